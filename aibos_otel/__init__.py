@@ -1,0 +1,1 @@
+"""aibos-otel: OpenTelemetry-native logging for Python services."""

@@ -1,0 +1,1 @@
+"""aibos_otel.policy."""

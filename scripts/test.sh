@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The one test command: set everything up, then lint, type-check and run every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --all
+echo "== ruff"
+.venv/bin/ruff check aibos_otel tests benchmarks
+.venv/bin/ruff format --check aibos_otel tests benchmarks
+echo "== mypy --strict aibos_otel"
+.venv/bin/mypy
+echo "== pytest"
+# pytest exits 5 when it collected no test: set -e turns that into a failure, as it should be.
+.venv/bin/python -m pytest "$@"
