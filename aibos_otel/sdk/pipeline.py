@@ -1,0 +1,142 @@
+"""The pipeline processor: one LogRecordProcessor that runs the stages in a fixed order.
+
+OpenTelemetry runs processors in registration order but gives a processor no way to drop a
+record, and an exception in one reaches the application's logging call. So a single processor
+owns the stages and the downstream (exporting) processors:
+
+    context -> error fingerprint -> alert annotation -> redaction -> self-metrics -> downstream
+
+Every stage but the alert check in development is shielded: a failing stage never reaches the
+caller. A failing redaction masks the whole record (fail closed) before anything sees it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from opentelemetry._logs import LogRecord
+from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
+
+from aibos_otel.fingerprint import fingerprint
+from aibos_otel.sdk import alerts
+from aibos_otel.sdk.context import bound_attributes
+from aibos_otel.sdk.levels import severity_class
+from aibos_otel.sdk.self_metrics import SelfMetrics
+
+RecordStage = Callable[[LogRecord], None]
+"""A stage that mutates an API ``LogRecord`` in place (body and attributes)."""
+
+REDACTION_FAILED = "[REDACTED:redaction-failed]"
+
+_internal = logging.getLogger("aibos_otel.sdk.pipeline")
+_in_pipeline = threading.local()
+
+
+def in_pipeline() -> bool:
+    """True while this thread runs the pipeline (the bridge uses it to avoid feedback loops)."""
+    return getattr(_in_pipeline, "active", False)
+
+
+def mask_whole_record(record: LogRecord) -> None:
+    """Fail closed: replace the body and every non-numeric attribute value with a marker."""
+    record.body = REDACTION_FAILED
+    attributes = record.attributes
+    if attributes is None:
+        return
+    for key in list(attributes):
+        value = attributes[key]
+        if not isinstance(value, (bool, int, float)):
+            attributes[key] = REDACTION_FAILED  # type: ignore[index]
+
+
+class PipelineProcessor(LogRecordProcessor):
+    """Runs the aibos stages on every record, then hands it to the downstream processors."""
+
+    def __init__(
+        self,
+        downstream: Sequence[LogRecordProcessor],
+        *,
+        metrics: SelfMetrics,
+        redaction: RecordStage | None = None,
+        strict_alerts: bool = False,
+    ) -> None:
+        self._downstream = tuple(downstream)
+        self._metrics = metrics
+        self._redaction = redaction
+        self._strict_alerts = strict_alerts
+
+    def on_emit(self, log_record: ReadWriteLogRecord) -> None:
+        start = time.perf_counter()
+        record = log_record.log_record
+        attributes: Any = record.attributes
+        _in_pipeline.active = True
+        try:
+            self._context_stage(attributes)
+            if "exception.type" in attributes and "exception.fingerprint" not in attributes:
+                self._fingerprint_stage(attributes)
+            if alerts.has_alert(attributes):
+                self._alert_stage(attributes)  # may raise AlertAnnotationError in development
+            if self._redaction is not None:
+                self._redaction_stage(record)
+            number = record.severity_number.value if record.severity_number is not None else 0
+            sampled = self._metrics.count_record(severity_class(number))
+            for processor in self._downstream:
+                try:
+                    processor.on_emit(log_record)
+                except Exception:  # a broken exporter must not break the service's logging call
+                    _internal.exception("aibos: downstream processor %r failed", processor)
+            if sampled:
+                self._metrics.record_duration(time.perf_counter() - start)
+        finally:
+            _in_pipeline.active = False
+
+    @staticmethod
+    def _context_stage(attributes: Any) -> None:
+        bound = bound_attributes()
+        if bound:
+            for key, value in bound.items():
+                if key not in attributes:  # explicit ``extra=`` wins over bound context
+                    attributes[key] = value
+
+    @staticmethod
+    def _fingerprint_stage(attributes: Any) -> None:
+        try:
+            attributes["exception.fingerprint"] = fingerprint(
+                str(attributes.get("exception.type", "")),
+                str(attributes.get("exception.stacktrace", "")),
+                str(attributes.get("exception.message", "")),
+            )
+        except Exception:
+            _internal.exception("aibos: fingerprinting failed")
+
+    def _alert_stage(self, attributes: Any) -> None:
+        if alerts.annotate(attributes, strict=self._strict_alerts):
+            self._metrics.count_alert_fallback()
+            _internal.warning(
+                "aibos: invalid alert annotation, fell back to warning: %s", attributes["alert.invalid"]
+            )
+
+    def _redaction_stage(self, record: LogRecord) -> None:
+        assert self._redaction is not None
+        try:
+            self._redaction(record)
+        except Exception:
+            mask_whole_record(record)
+            self._metrics.count_redaction_failure()
+            _internal.error("aibos: redaction failed; the record was masked whole")
+
+    def shutdown(self) -> None:
+        for processor in self._downstream:
+            processor.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        deadline = time.monotonic() + timeout_millis / 1000
+        ok = True
+        for processor in self._downstream:
+            remaining = max(0, int((deadline - time.monotonic()) * 1000))
+            ok = processor.force_flush(remaining) and ok
+        return ok

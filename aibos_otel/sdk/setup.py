@@ -1,0 +1,361 @@
+"""``setup()``: one call that wires Python logging into the aibos pipeline and OTLP."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry._logs import SeverityNumber
+from opentelemetry.sdk._logs import LoggerProvider, LogRecordProcessor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.resources import Resource
+
+from aibos_otel.sdk import logger as logger_module
+from aibos_otel.sdk.bridge import OTelBridgeHandler
+from aibos_otel.sdk.console import ConsoleProcessor
+from aibos_otel.sdk.delivery import DeliveryProcessor
+from aibos_otel.sdk.levels import install_level_names
+from aibos_otel.sdk.pipeline import PipelineProcessor, RecordStage
+from aibos_otel.sdk.resource import build_resource
+from aibos_otel.sdk.self_metrics import SelfMetrics
+from aibos_otel.sdk.settings import Settings, resolve
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk._logs.export import LogRecordExporter
+    from opentelemetry.sdk.metrics.export import MetricReader
+
+_internal = logging.getLogger("aibos_otel.sdk.setup")
+_setup_lock = threading.Lock()
+_active: Handle | None = None
+
+
+class Handle:
+    """What ``setup()`` returns: flush and shut down the pipeline it built.
+
+    ``shutdown()`` is also registered to run at interpreter exit; it returns within
+    ``settings.shutdown_timeout`` seconds even when the collector is unreachable.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        logger_provider: LoggerProvider,
+        meter_provider: MeterProvider,
+        pipeline: PipelineProcessor,
+        deliveries: Sequence[DeliveryProcessor],
+        handler: OTelBridgeHandler,
+        metrics: SelfMetrics,
+        attached_to: logging.Logger | None,
+    ) -> None:
+        self.settings = settings
+        self.logger_provider = logger_provider
+        self.meter_provider = meter_provider
+        self.pipeline = pipeline
+        self.deliveries = tuple(deliveries)
+        self.handler = handler
+        self.metrics = metrics
+        self._attached_to = attached_to
+        self._closed = False
+        self._lock = threading.Lock()
+        atexit.register(self._at_exit)
+
+    @property
+    def resource(self) -> Resource:
+        """The resource every record carries."""
+        resource: Resource = self.logger_provider.resource
+        return resource
+
+    def force_flush(self, timeout_millis: int = 10_000) -> bool:
+        """Export everything logged so far; True when it all went out within the timeout."""
+        deadline = time.monotonic() + timeout_millis / 1000
+        ok = self.pipeline.force_flush(timeout_millis)
+        remaining = max(0, int((deadline - time.monotonic()) * 1000))
+        return self.meter_provider.force_flush(remaining) and ok
+
+    def shutdown(self, timeout: float | None = None) -> None:
+        """Detach from logging, export what the deadline allows, and stop every worker."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        atexit.unregister(self._at_exit)
+        budget = self.settings.shutdown_timeout if timeout is None else timeout
+        deadline = time.monotonic() + budget
+        if self._attached_to is not None:
+            self._attached_to.removeHandler(self.handler)
+        if logger_module.direct_handler() is self.handler:
+            logger_module.set_direct_handler(None)
+        # Stop every worker in parallel so that one dead backend cannot eat the others' time.
+        stoppers: list[threading.Thread] = []
+        for delivery in self.deliveries:
+            stoppers.append(_daemon(lambda d=delivery: d.shutdown_within(budget)))  # type: ignore[misc]
+        stoppers.append(_daemon(lambda: self.meter_provider.shutdown(timeout_millis=budget * 1000)))
+        for stopper in stoppers:
+            stopper.join(max(0.0, deadline - time.monotonic()))
+        self.pipeline.shutdown()
+
+    def _at_exit(self) -> None:
+        self.shutdown()
+
+
+def _daemon(target: Callable[[], object]) -> threading.Thread:
+    thread = threading.Thread(target=target, daemon=True, name="aibos-shutdown")
+    thread.start()
+    return thread
+
+
+def _otlp_log_exporter(settings: Settings) -> LogRecordExporter:
+    timeout = settings.export_timeout
+    if settings.protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcExporter
+
+        compression = None
+        if settings.compression:
+            import grpc
+
+            compression = (
+                grpc.Compression.Gzip if settings.compression == "gzip" else grpc.Compression.NoCompression
+            )
+        endpoint = settings.logs_endpoint or ""
+        return GrpcExporter(
+            endpoint=endpoint,
+            insecure=endpoint.startswith("http://") or None,
+            headers=dict(settings.headers) if settings.headers else None,
+            timeout=timeout,
+            compression=compression,
+        )
+    from opentelemetry.exporter.otlp.proto.http import Compression
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpExporter
+
+    return HttpExporter(
+        endpoint=settings.logs_endpoint,
+        headers=dict(settings.headers) if settings.headers else None,
+        timeout=timeout,
+        compression=Compression(settings.compression) if settings.compression else None,
+    )
+
+
+def _otlp_metric_reader(settings: Settings) -> MetricReader:
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+    exporter: Any
+    if settings.protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcMetrics
+
+        endpoint = settings.metrics_endpoint or ""
+        exporter = GrpcMetrics(
+            endpoint=endpoint,
+            insecure=endpoint.startswith("http://") or None,
+            headers=dict(settings.headers) if settings.headers else None,
+            timeout=settings.export_timeout,
+        )
+    else:
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpMetrics
+
+        exporter = HttpMetrics(
+            endpoint=settings.metrics_endpoint,
+            headers=dict(settings.headers) if settings.headers else None,
+            timeout=settings.export_timeout,
+        )
+    return PeriodicExportingMetricReader(exporter, export_interval_millis=settings.metrics_interval * 1000)
+
+
+def _redaction_stage(settings: Settings, meter_provider: MeterProvider) -> RecordStage | None:
+    if settings.redaction is False:
+        return None
+    try:
+        from aibos_otel.redaction.stage import build_record_stage  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # the engine ships in the same wheel; only a broken install lands here
+        _internal.warning("aibos: redaction engine unavailable; records are not redacted")
+        return None
+    profiles = None if settings.redaction in (None, True) else list(settings.redaction)  # type: ignore[arg-type]
+    stage: RecordStage = build_record_stage(profiles, meter_provider=meter_provider)
+    return stage
+
+
+def _redacted_resource(resource: Resource) -> Resource:
+    try:
+        from aibos_otel.redaction.stage import (  # type: ignore[import-not-found,unused-ignore]
+            redact_resource_attributes,
+        )
+    except ImportError:
+        return resource
+    return Resource(redact_resource_attributes(dict(resource.attributes)), resource.schema_url)
+
+
+def _file_backup(
+    settings: Settings, metrics: SelfMetrics, summary: Callable[[str], None]
+) -> DeliveryProcessor | None:
+    directory = settings.file_backup_dir
+    if directory is None:
+        return None
+    from aibos_otel.sdk.file_backup import FileBackupExporter
+
+    try:
+        exporter = FileBackupExporter(directory)
+    except OSError as exc:
+        # A service must start even when its backup directory is not writable; say so loudly.
+        print(f"aibos: file backup disabled, cannot write to {directory}: {exc}", file=sys.stderr)
+        return None
+    return DeliveryProcessor(
+        exporter,
+        name="file",
+        metrics=metrics,
+        max_queue_records=settings.queue_max_records,
+        max_queue_bytes=settings.queue_max_bytes,
+        schedule_delay=settings.schedule_delay,
+        shutdown_deadline=settings.shutdown_timeout,
+        on_drop_summary=summary,
+    )
+
+
+def setup(
+    *,
+    service_name: str | None = None,
+    service_version: str | None = None,
+    environment: str | None = None,
+    level: int | str | None = None,
+    endpoint: str | None = None,
+    protocol: str | None = None,
+    console: bool | None = None,
+    capture_stdlib: bool | None = None,
+    file_backup: str | os.PathLike[str] | bool | None = None,
+    redaction: Sequence[str] | bool | None = None,
+    headers: Mapping[str, str] | None = None,
+    compression: str | None = None,
+    shutdown_timeout: float | None = None,
+    resource_attributes: Mapping[str, str] | None = None,
+    metric_readers: Sequence[MetricReader] = (),
+    extra_processors: Sequence[LogRecordProcessor] = (),
+) -> Handle:
+    """Configure logging for this service and return a :class:`Handle`.
+
+    Every argument has an ``AIBOS_*`` environment variable (``AIBOS_SERVICE_NAME``,
+    ``AIBOS_ENVIRONMENT``, ``AIBOS_LEVEL``, ``AIBOS_ENDPOINT``, ``AIBOS_PROTOCOL``,
+    ``AIBOS_CONSOLE``, ``AIBOS_CAPTURE_STDLIB``, ``AIBOS_FILE_BACKUP``,
+    ``AIBOS_REDACTION_PROFILES``, ``AIBOS_SHUTDOWN_TIMEOUT``), and the standard ``OTEL_*``
+    variables are honoured (``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``,
+    ``OTEL_EXPORTER_OTLP[_LOGS]_ENDPOINT/PROTOCOL/HEADERS/COMPRESSION/TIMEOUT``).
+    Calling it again replaces the previous configuration (no duplicate handlers).
+    ``metric_readers`` and ``extra_processors`` (run after the stages, beside the exporters)
+    are for tests and advanced wiring.
+    """
+    settings = resolve(
+        service_name=service_name,
+        service_version=service_version,
+        environment=environment,
+        level=level,
+        endpoint=endpoint,
+        protocol=protocol,
+        console=console,
+        capture_stdlib=capture_stdlib,
+        file_backup=file_backup,
+        redaction=redaction,
+        headers=headers,
+        compression=compression,
+        shutdown_timeout=shutdown_timeout,
+        resource_attributes=resource_attributes,
+    )
+    global _active
+    with _setup_lock:
+        if _active is not None:
+            _active.shutdown()
+        _active = _build(settings, metric_readers=metric_readers, extra_processors=extra_processors)
+        return _active
+
+
+def active_handle() -> Handle | None:
+    """The handle of the current ``setup()``, if any."""
+    return _active
+
+
+def _build(
+    settings: Settings,
+    *,
+    metric_readers: Sequence[MetricReader],
+    extra_processors: Sequence[LogRecordProcessor],
+) -> Handle:
+    install_level_names()
+    resource = _redacted_resource(build_resource(settings))
+    metrics = SelfMetrics()
+    readers = list(metric_readers)
+    if settings.endpoint is not None:
+        readers.append(_otlp_metric_reader(settings))
+    meter_provider = MeterProvider(metric_readers=readers, resource=resource, shutdown_on_exit=False)
+    metrics.register(meter_provider)
+
+    logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+    summary_logger = logger_provider.get_logger("aibos_otel.delivery")
+
+    def summarize_drops(text: str) -> None:
+        summary_logger.emit(severity_number=SeverityNumber.WARN, severity_text="WARN", body=text)
+
+    downstream: list[LogRecordProcessor] = []
+    deliveries: list[DeliveryProcessor] = []
+    if settings.console:
+        downstream.append(ConsoleProcessor(pretty=settings.console_pretty))
+    file_delivery = _file_backup(settings, metrics, summarize_drops)
+    if file_delivery is not None:
+        deliveries.append(file_delivery)
+    if settings.endpoint is not None:
+        deliveries.append(
+            DeliveryProcessor(
+                _otlp_log_exporter(settings),
+                name="otlp",
+                metrics=metrics,
+                max_queue_records=settings.queue_max_records,
+                max_queue_bytes=settings.queue_max_bytes,
+                schedule_delay=settings.schedule_delay,
+                shutdown_deadline=settings.shutdown_timeout,
+                on_drop_summary=summarize_drops,
+            )
+        )
+    downstream.extend(deliveries)
+    downstream.extend(extra_processors)
+    pipeline = PipelineProcessor(
+        downstream,
+        metrics=metrics,
+        redaction=_redaction_stage(settings, meter_provider),
+        strict_alerts=settings.environment == "development",
+    )
+    logger_provider.add_log_record_processor(pipeline)
+    _set_global_logger_provider(logger_provider)
+
+    handler = OTelBridgeHandler(logger_provider)
+    attached_to: logging.Logger | None = None
+    if settings.capture_stdlib:
+        root = logging.getLogger()
+        for existing in list(root.handlers):
+            if isinstance(existing, OTelBridgeHandler):  # a handler left by an earlier setup()
+                root.removeHandler(existing)
+        root.addHandler(handler)
+        root.setLevel(settings.level)
+        attached_to = root
+    else:
+        logger_module.set_direct_handler(handler, settings.level)
+    return Handle(
+        settings,
+        logger_provider=logger_provider,
+        meter_provider=meter_provider,
+        pipeline=pipeline,
+        deliveries=deliveries,
+        handler=handler,
+        metrics=metrics,
+        attached_to=attached_to,
+    )
+
+
+def _set_global_logger_provider(provider: LoggerProvider) -> None:
+    # The global provider can be set once per process (OTel refuses to override it). The first
+    # setup() sets it, so instrumentations that log through the OTel API reach the pipeline.
+    from opentelemetry._logs import _internal as logs_api
+
+    if logs_api._LOGGER_PROVIDER is None:
+        logs_api.set_logger_provider(provider)
