@@ -1,0 +1,252 @@
+"""From decoded OTLP to everything the monitor derives: metrics, rule windows, error groups, alerts.
+
+One pass over each batch. Work per record is kept small because most records are INFO and
+match no rule: the label set is built once per (resource, level), the rules it matches are
+cached per label set, and attributes are only scanned for ``exception.*`` and ``alert.*``.
+Error groups are committed to SQLite before the export call returns, so an acknowledged batch
+is never lost.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
+
+from aibos_otel.fingerprint import fingerprint as _fingerprint
+from aibos_otel.monitor.labels import LEVEL_BY_SEVERITY, level_for, resource_labels
+from aibos_otel.monitor.metrics import BatchCounts, DerivedMetrics
+from aibos_otel.monitor.otlp import any_text, any_value
+from aibos_otel.monitor.store import ErrorEvent, GroupChange, Store
+
+STATUS_CODE_ERROR = 2
+
+
+def compute_fingerprint(exc_type: str, stacktrace: str, message: str) -> str:
+    """The project's shared fingerprint (``aibos_otel.fingerprint``), for records without one."""
+    return _fingerprint(exc_type, stacktrace, message)
+
+
+@dataclass(slots=True)
+class LogAlert:
+    """A record that carries ``alert.*`` attributes: it alerts at once, on its own terms."""
+
+    labels: dict[str, str]
+    attributes: dict[str, object]
+    body: str
+    time_ns: int
+
+
+class RuleFeed(Protocol):
+    """One rule's input for one label set (see ``aibos_otel.monitor.rules``)."""
+
+    def offer(self, body: str, time_ns: int) -> None:
+        """Offer one record of this label set to the rule."""
+
+
+class RuleSink(Protocol):
+    """What the ingest path needs from the rule engine."""
+
+    def feeds_for(self, labels: dict[str, str]) -> Sequence[RuleFeed]:
+        """The rules whose stream selector matches ``labels`` (cached by the engine)."""
+
+    def after_batch(self, now_ns: int) -> None:
+        """Evaluate what the batch touched."""
+
+
+class AlertSink(Protocol):
+    """What the ingest path needs from the alert lifecycle."""
+
+    def log_alerts(self, alerts: Sequence[LogAlert], now_ns: int) -> None:
+        """Records with ``alert.*`` attributes."""
+
+    def error_group_changes(self, changes: Sequence[GroupChange], now_ns: int) -> None:
+        """New and regressed error groups."""
+
+
+@dataclass(slots=True)
+class IngestResult:
+    """What to tell the client: how many items were rejected and why (OTLP partial success)."""
+
+    rejected: int = 0
+    message: str = ""
+    accepted: int = 0
+
+
+@dataclass(slots=True)
+class _Exception:
+    type: str = ""
+    message: str = ""
+    stacktrace: str = ""
+    fingerprint: str = ""
+
+
+@dataclass
+class Ingestor:
+    """Turns export requests into derived state; thread-safe (one batch at a time)."""
+
+    store: Store
+    metrics: DerivedMetrics
+    rules: RuleSink | None = None
+    alerts: AlertSink | None = None
+    clock: Callable[[], int] = time.time_ns
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def ingest_logs(self, request: ExportLogsServiceRequest) -> IngestResult:
+        """Derive everything from one logs export request."""
+        receive_ns = self.clock()
+        counts = BatchCounts()
+        errors: list[ErrorEvent] = []
+        log_alerts: list[LogAlert] = []
+        result = IngestResult()
+        with self._lock:
+            for rl in request.resource_logs:
+                base = resource_labels((kv.key, any_value(kv.value)) for kv in rl.resource.attributes)
+                service = base["service_name"]
+                environment = base.get("deployment_environment", "")
+                metric_service = self.metrics.service_label(service)
+                plans: dict[str, tuple[dict[str, str], Sequence[RuleFeed]]] = {}
+                for sl in rl.scope_logs:
+                    for lr in sl.log_records:
+                        if len(lr.trace_id) not in (0, 16) or len(lr.span_id) not in (0, 8):
+                            result.rejected += 1
+                            result.message = "trace_id must be 16 bytes and span_id 8 bytes (or empty)"
+                            continue
+                        sev = lr.severity_number
+                        level = (
+                            LEVEL_BY_SEVERITY[sev]
+                            if 0 < sev < len(LEVEL_BY_SEVERITY)
+                            else level_for(sev, lr.severity_text)
+                        )
+                        ts = lr.time_unix_nano or lr.observed_time_unix_nano
+                        if ts:
+                            counts.observe_latency(receive_ns - ts)
+                        else:
+                            ts = receive_ns
+                        ts = min(ts, receive_ns)  # a clock ahead of ours must not land in the future
+                        counts.by_service_level[(metric_service, level)] += 1
+                        plan = plans.get(level)
+                        if plan is None:
+                            labels = dict(base, level=level)
+                            plan = plans[level] = (labels, self.rules.feeds_for(labels) if self.rules else ())
+                        labels, feeds = plan
+                        body: str | None = None
+                        if feeds:
+                            body = any_text(lr.body)
+                            for feed in feeds:
+                                feed.offer(body, ts)
+                        exc: _Exception | None = None
+                        alert_attrs: dict[str, object] | None = None
+                        if lr.attributes:
+                            exc, alert_attrs = _scan_attributes(lr.attributes)
+                        if exc is not None or level in ("error", "fatal"):
+                            if body is None:
+                                body = any_text(lr.body)
+                            exc = exc or _Exception()
+                            message = exc.message or body
+                            errors.append(
+                                ErrorEvent(
+                                    fingerprint=exc.fingerprint
+                                    or compute_fingerprint(exc.type, exc.stacktrace, message),
+                                    exc_type=exc.type,
+                                    message=message,
+                                    stacktrace=exc.stacktrace,
+                                    service=service,
+                                    environment=environment,
+                                    trace_id=lr.trace_id.hex(),
+                                    time_ns=ts,
+                                )
+                            )
+                        if alert_attrs:
+                            if body is None:
+                                body = any_text(lr.body)
+                            log_alerts.append(LogAlert(labels, alert_attrs, body, ts))
+                        result.accepted += 1
+            changes = self.store.record_errors(errors) if errors else []
+            self.metrics.add_batch(counts, receive_ns / 1e9)
+            if self.rules is not None:
+                self.rules.after_batch(receive_ns)
+            if self.alerts is not None:
+                if log_alerts:
+                    self.alerts.log_alerts(log_alerts, receive_ns)
+                if changes:
+                    self.alerts.error_group_changes(changes, receive_ns)
+        return result
+
+    def ingest_traces(self, request: ExportTraceServiceRequest) -> IngestResult:
+        """Error spans feed error groups; other spans are only counted."""
+        receive_ns = self.clock()
+        errors: list[ErrorEvent] = []
+        result = IngestResult()
+        for rs in request.resource_spans:
+            base = resource_labels((kv.key, any_value(kv.value)) for kv in rs.resource.attributes)
+            for ss in rs.scope_spans:
+                for span in ss.spans:
+                    result.accepted += 1
+                    exc: _Exception | None = None
+                    for event in span.events:
+                        if event.name == "exception":
+                            exc, _ = _scan_attributes(event.attributes)
+                    if exc is None and span.status.code != STATUS_CODE_ERROR:
+                        continue
+                    exc = exc or _Exception(message=span.status.message or span.name)
+                    message = exc.message or span.name
+                    errors.append(
+                        ErrorEvent(
+                            fingerprint=exc.fingerprint
+                            or compute_fingerprint(exc.type, exc.stacktrace, message),
+                            exc_type=exc.type,
+                            message=message,
+                            stacktrace=exc.stacktrace,
+                            service=base["service_name"],
+                            environment=base.get("deployment_environment", ""),
+                            trace_id=span.trace_id.hex(),
+                            time_ns=min(span.end_time_unix_nano or receive_ns, receive_ns),
+                        )
+                    )
+        if errors:
+            with self._lock:
+                changes = self.store.record_errors(errors)
+                if changes and self.alerts is not None:
+                    self.alerts.error_group_changes(changes, receive_ns)
+        return result
+
+    def ingest_metrics(self, request: ExportMetricsServiceRequest) -> IngestResult:
+        """Metrics are accepted and counted (data points); nothing is derived from them yet."""
+        result = IngestResult()
+        for rm in request.resource_metrics:
+            for sm in rm.scope_metrics:
+                for metric in sm.metrics:
+                    kind = metric.WhichOneof("data")
+                    if kind is not None:
+                        result.accepted += len(getattr(metric, kind).data_points)
+        return result
+
+
+def _scan_attributes(attributes: Sequence[KeyValue]) -> tuple[_Exception | None, dict[str, object] | None]:
+    exc: _Exception | None = None
+    alert: dict[str, object] | None = None
+    for kv in attributes:
+        key = kv.key
+        if key.startswith("exception."):
+            exc = exc or _Exception()
+            name = key[10:]
+            if name == "type":
+                exc.type = any_text(kv.value)
+            elif name == "message":
+                exc.message = any_text(kv.value)
+            elif name == "stacktrace":
+                exc.stacktrace = any_text(kv.value)
+            elif name == "fingerprint":
+                exc.fingerprint = any_text(kv.value)
+        elif key.startswith("alert."):
+            alert = alert or {}
+            alert[key[6:]] = any_value(kv.value)
+    return exc, alert

@@ -1,0 +1,75 @@
+"""How an OTLP log record becomes a label set, the way Loki derives labels from OTLP.
+
+Resource attributes become labels with dots replaced by underscores (``service.name`` ->
+``service_name``); ``deployment.environment.name`` (and the older ``deployment.environment``)
+-> ``deployment_environment``; the severity becomes ``level`` (lower case: trace, debug, info,
+warn, error, fatal; ``unknown`` when neither number nor text says). A missing ``service.name``
+gives ``unknown_service``, as in Loki.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+LEVELS: tuple[str, ...] = ("trace", "debug", "info", "warn", "error", "fatal")
+UNKNOWN_LEVEL = "unknown"
+
+# severity_number 1-4 trace, 5-8 debug, 9-12 info, 13-16 warn, 17-20 error, 21-24 fatal.
+LEVEL_BY_SEVERITY: tuple[str, ...] = (UNKNOWN_LEVEL, *(lvl for lvl in LEVELS for _ in range(4)))
+
+_TEXT_LEVELS: dict[str, str] = {
+    "trace": "trace",
+    "debug": "debug",
+    "info": "info",
+    "information": "info",
+    "notice": "info",
+    "warn": "warn",
+    "warning": "warn",
+    "error": "error",
+    "err": "error",
+    "fatal": "fatal",
+    "critical": "fatal",
+    "crit": "fatal",
+    "emergency": "fatal",
+    "alert": "fatal",
+}
+
+_RENAMES: dict[str, str] = {
+    "deployment.environment.name": "deployment_environment",
+    "deployment.environment": "deployment_environment",
+}
+_INVALID_LABEL_CHARS = re.compile(r"[^a-zA-Z0-9_]")
+
+
+def level_for(severity_number: int, severity_text: str) -> str:
+    """The ``level`` label for a record: from the number when set, else from the text."""
+    if 0 < severity_number < len(LEVEL_BY_SEVERITY):
+        return LEVEL_BY_SEVERITY[severity_number]
+    if severity_text:
+        return _TEXT_LEVELS.get(severity_text.strip().lower(), UNKNOWN_LEVEL)
+    return UNKNOWN_LEVEL
+
+
+def label_name(attribute_key: str) -> str:
+    """The label name Loki gives a resource attribute (``k8s.pod.name`` -> ``k8s_pod_name``)."""
+    renamed = _RENAMES.get(attribute_key)
+    if renamed is not None:
+        return renamed
+    name = _INVALID_LABEL_CHARS.sub("_", attribute_key)
+    return "_" + name if name[:1].isdigit() else name
+
+
+def resource_labels(attributes: Iterable[tuple[str, object]]) -> dict[str, str]:
+    """Labels from resource attributes; only scalar values become labels (as in Loki)."""
+    labels: dict[str, str] = {}
+    for key, value in attributes:
+        if isinstance(value, str | bool | int | float):
+            labels[label_name(key)] = str(value).lower() if isinstance(value, bool) else str(value)
+    labels.setdefault("service_name", "unknown_service")
+    return labels
+
+
+def stream_key(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """A hashable, order-independent identity for a label set."""
+    return tuple(sorted(labels.items()))

@@ -1,0 +1,217 @@
+"""Metrics derived from the stream, exposed on ``/metrics`` in the Prometheus text format.
+
+The ingest path adds whole batches at once (one lock per batch, not per record), so the
+counters are plain dicts; ``prometheus_client`` only formats them at scrape time through a
+custom collector. Label cardinality is bounded: at most ``MAX_SERVICES`` distinct
+``service_name`` values, the rest are counted under ``other``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector, CollectorRegistry
+
+MAX_SERVICES = 100
+OVERFLOW_SERVICE = "other"
+# Seconds; end-to-end latency from the record's timestamp to its arrival here.
+LATENCY_BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+_LATENCY_BOUNDS_NS: tuple[int, ...] = tuple(int(b * 1e9) for b in LATENCY_BUCKETS)
+RATE_WINDOW_S = 60
+
+
+class BatchCounts:
+    """What one batch adds; filled without locks by the ingest path, then merged once."""
+
+    __slots__ = ("by_service_level", "latency_buckets", "latency_count", "latency_sum_ns")
+
+    def __init__(self) -> None:
+        self.by_service_level: Counter[tuple[str, str]] = Counter()
+        self.latency_buckets = [0] * (len(LATENCY_BUCKETS) + 1)
+        self.latency_sum_ns = 0
+        self.latency_count = 0
+
+    def observe_latency(self, latency_ns: int) -> None:
+        """Add one latency sample (negative values, from clock skew, count as zero)."""
+        latency_ns = max(latency_ns, 0)
+        self.latency_buckets[bisect.bisect_left(_LATENCY_BOUNDS_NS, latency_ns)] += 1
+        self.latency_sum_ns += latency_ns
+        self.latency_count += 1
+
+
+class DerivedMetrics(Collector):
+    """The monitor's metrics; thread-safe; register with :meth:`registry`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._records: Counter[tuple[str, str]] = Counter()
+        self._services: set[str] = set()
+        self._latency_buckets = [0] * (len(LATENCY_BUCKETS) + 1)
+        self._latency_sum_ns = 0
+        self._latency_count = 0
+        self._notifications: Counter[tuple[str, str]] = Counter()
+        self._receiver_errors: Counter[tuple[str, str]] = Counter()
+        self._requests: Counter[tuple[str, str]] = Counter()
+        self._other_items: Counter[str] = Counter()  # spans, data points
+        # (second, total, errors) for the throughput and error-rate gauges
+        self._per_second: deque[list[int]] = deque(maxlen=RATE_WINDOW_S + 1)
+        self._per_second_service: dict[str, deque[list[int]]] = {}
+        self.gauges: dict[str, float] = {}  # set by others: alerts firing, error groups...
+
+    def service_label(self, service: str) -> str:
+        """``service`` if it fits in the cardinality budget, else ``other``."""
+        if service in self._services:
+            return service
+        with self._lock:
+            if len(self._services) < MAX_SERVICES:
+                self._services.add(service)
+                return service
+        return OVERFLOW_SERVICE
+
+    def add_batch(self, counts: BatchCounts, now: float | None = None) -> None:
+        """Merge one batch's counts."""
+        second = int(now if now is not None else time.time())
+        with self._lock:
+            self._records.update(counts.by_service_level)
+            for i, n in enumerate(counts.latency_buckets):
+                self._latency_buckets[i] += n
+            self._latency_sum_ns += counts.latency_sum_ns
+            self._latency_count += counts.latency_count
+            per_service: Counter[str] = Counter()
+            per_service_err: Counter[str] = Counter()
+            for (service, level), n in counts.by_service_level.items():
+                per_service[service] += n
+                if level in ("error", "fatal"):
+                    per_service_err[service] += n
+            _bump(self._per_second, second, sum(per_service.values()), sum(per_service_err.values()))
+            for service, n in per_service.items():
+                ring = self._per_second_service.setdefault(service, deque(maxlen=RATE_WINDOW_S + 1))
+                _bump(ring, second, n, per_service_err[service])
+
+    def count_notification(self, channel: str, outcome: str) -> None:
+        """One notification attempt by channel and outcome (sent, retry, failed, suppressed)."""
+        with self._lock:
+            self._notifications[(channel, outcome)] += 1
+
+    def count_receiver_error(self, transport: str, reason: str) -> None:
+        """One refused request (malformed, oversize, unauthenticated, unsupported media type...)."""
+        with self._lock:
+            self._receiver_errors[(transport, reason)] += 1
+
+    def count_request(self, transport: str, signal: str, items: int = 0) -> None:
+        """One accepted export request; ``items`` spans or data points for non-log signals."""
+        with self._lock:
+            self._requests[(transport, signal)] += 1
+            if signal != "logs":
+                self._other_items[signal] += items
+
+    def records_by_level(self) -> dict[str, int]:
+        """Total records received per level (for the page)."""
+        out: Counter[str] = Counter()
+        with self._lock:
+            for (_service, level), n in self._records.items():
+                out[level] += n
+        return dict(out)
+
+    def recent_rates(self, now: float | None = None) -> tuple[float, float]:
+        """(records per second, fraction that were error/fatal) over the last minute."""
+        with self._lock:
+            return _rates(self._per_second, int(now if now is not None else time.time()))
+
+    def registry(self) -> CollectorRegistry:
+        """A registry holding only these metrics."""
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(self)
+        return registry
+
+    def collect(self) -> Iterable[Metric]:
+        """Called by prometheus_client at scrape time."""
+        return list(self._collect())
+
+    def _collect(self) -> Iterator[Metric]:
+        now = int(time.time())
+        with self._lock:
+            records = CounterMetricFamily(
+                "aibos_monitor_log_records", "Log records received.", labels=["service_name", "level"]
+            )
+            for (service, level), n in sorted(self._records.items()):
+                records.add_metric([service, level], n)
+            yield records
+            throughput = GaugeMetricFamily(
+                "aibos_monitor_throughput_records_per_second",
+                f"Records per second over the last {RATE_WINDOW_S} s.",
+                labels=["service_name"],
+            )
+            error_rate = GaugeMetricFamily(
+                "aibos_monitor_error_ratio",
+                f"Share of error and fatal records over the last {RATE_WINDOW_S} s.",
+                labels=["service_name"],
+            )
+            for service, ring in sorted(self._per_second_service.items()):
+                rate, ratio = _rates(ring, now)
+                throughput.add_metric([service], rate)
+                error_rate.add_metric([service], ratio)
+            yield throughput
+            yield error_rate
+            buckets: list[tuple[str, float]] = []
+            running = 0
+            for bound, n in zip((*LATENCY_BUCKETS, float("inf")), self._latency_buckets, strict=True):
+                running += n
+                buckets.append(("+Inf" if bound == float("inf") else repr(float(bound)), running))
+            latency = HistogramMetricFamily(
+                "aibos_monitor_pipeline_latency_seconds",
+                "Receive time minus record timestamp.",
+                buckets=buckets,
+                sum_value=self._latency_sum_ns / 1e9,
+            )
+            yield latency
+            notes = CounterMetricFamily(
+                "aibos_monitor_notifications", "Notification attempts.", labels=["channel", "outcome"]
+            )
+            for (channel, outcome), n in sorted(self._notifications.items()):
+                notes.add_metric([channel, outcome], n)
+            yield notes
+            errors = CounterMetricFamily(
+                "aibos_monitor_receiver_errors", "Refused OTLP requests.", labels=["transport", "reason"]
+            )
+            for (transport, reason), n in sorted(self._receiver_errors.items()):
+                errors.add_metric([transport, reason], n)
+            yield errors
+            requests = CounterMetricFamily(
+                "aibos_monitor_export_requests",
+                "Accepted OTLP export requests.",
+                labels=["transport", "signal"],
+            )
+            for (transport, signal), n in sorted(self._requests.items()):
+                requests.add_metric([transport, signal], n)
+            yield requests
+            items = CounterMetricFamily(
+                "aibos_monitor_items", "Spans and metric data points received.", labels=["signal"]
+            )
+            for signal, n in sorted(self._other_items.items()):
+                items.add_metric([signal], n)
+            yield items
+            for name, value in sorted(self.gauges.items()):
+                yield GaugeMetricFamily(f"aibos_monitor_{name}", name.replace("_", " ") + ".", value=value)
+
+
+def _bump(ring: deque[list[int]], second: int, total: int, errors: int) -> None:
+    if ring and ring[-1][0] == second:
+        ring[-1][1] += total
+        ring[-1][2] += errors
+    else:
+        ring.append([second, total, errors])
+
+
+def _rates(ring: deque[list[int]], now: int) -> tuple[float, float]:
+    total = errors = 0
+    for second, n, e in ring:
+        if now - second < RATE_WINDOW_S:
+            total += n
+            errors += e
+    return total / RATE_WINDOW_S, (errors / total if total else 0.0)

@@ -1,0 +1,39 @@
+"""Where the monitor listens and keeps its data: ports, data directory, limits, auth, TLS."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_GRPC_PORT = 4317
+DEFAULT_HTTP_PORT = 4318
+DEFAULT_API_PORT = 8088
+DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+
+def default_data_dir() -> Path:
+    """``$AIBOS_OTEL_DATA_DIR``, else ``.aibos-otel`` in the current directory."""
+    return Path(os.environ.get("AIBOS_OTEL_DATA_DIR", ".aibos-otel"))
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorSettings:
+    """How to run the monitor. Port 0 picks a free port (tests); ``None`` turns a listener off."""
+
+    host: str = "127.0.0.1"
+    grpc_port: int | None = DEFAULT_GRPC_PORT
+    http_port: int | None = DEFAULT_HTTP_PORT
+    api_port: int | None = DEFAULT_API_PORT
+    data_dir: Path = Path(".aibos-otel")
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    bearer_token: str | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    grpc_workers: int = 8
+    tick_seconds: float = 1.0
+
+    @property
+    def database(self) -> Path:
+        """The SQLite file."""
+        return self.data_dir / "monitor.sqlite3"

@@ -1,0 +1,321 @@
+"""The monitor's SQLite store: error groups, alerts, silences and the notification outbox.
+
+WAL mode with ``synchronous=NORMAL``: a committed transaction survives the process being
+killed (``kill -9``), which is what "an acknowledged batch is never lost" needs; only a power
+loss can drop the last commits. The schema is versioned with ``PRAGMA user_version`` and
+upgraded by the ordered migrations below, each in its own transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MAX_TRACE_IDS = 10
+MAX_LIST_VALUES = 20
+SAMPLE_STACK_LIMIT = 16_384
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: error groups
+    """
+    CREATE TABLE error_groups (
+        fingerprint TEXT PRIMARY KEY,
+        exc_type TEXT NOT NULL,
+        message TEXT NOT NULL,
+        stacktrace TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        first_seen_ns INTEGER NOT NULL,
+        last_seen_ns INTEGER NOT NULL,
+        services TEXT NOT NULL,
+        environments TEXT NOT NULL,
+        trace_ids TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'open',
+        resolved_at_ns INTEGER,
+        regressions INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX error_groups_last_seen ON error_groups (last_seen_ns DESC);
+    """,
+    # 2: alerts (one row per episode), silences, notification outbox
+    """
+    CREATE TABLE alerts (
+        id TEXT PRIMARY KEY,
+        key TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        labels TEXT NOT NULL,
+        annotations TEXT NOT NULL,
+        state TEXT NOT NULL,
+        value REAL NOT NULL,
+        active_at_ns INTEGER NOT NULL,
+        fired_at_ns INTEGER,
+        resolved_at_ns INTEGER,
+        updated_at_ns INTEGER NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX alerts_state ON alerts (state);
+    CREATE INDEX alerts_key ON alerts (key);
+    CREATE TABLE silences (
+        id TEXT PRIMARY KEY,
+        matchers TEXT NOT NULL,
+        starts_at_ns INTEGER NOT NULL,
+        ends_at_ns INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        comment TEXT NOT NULL,
+        created_at_ns INTEGER NOT NULL
+    );
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        channel TEXT NOT NULL,
+        alert_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at_ns INTEGER NOT NULL,
+        next_attempt_ns INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL DEFAULT 'pending',
+        last_error TEXT NOT NULL DEFAULT '',
+        sent_at_ns INTEGER
+    );
+    CREATE INDEX outbox_due ON outbox (status, channel, next_attempt_ns);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(slots=True)
+class ErrorEvent:
+    """One error occurrence (an error/fatal log record or an error span)."""
+
+    fingerprint: str
+    exc_type: str
+    message: str
+    stacktrace: str
+    service: str
+    environment: str
+    trace_id: str
+    time_ns: int
+
+
+@dataclass(slots=True)
+class _GroupDelta:
+    event: ErrorEvent
+    count: int = 0
+    first_ns: int = 0
+    last_ns: int = 0
+    services: set[str] = field(default_factory=set)
+    environments: set[str] = field(default_factory=set)
+    trace_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupChange:
+    """A group that is new, or seen again after it was resolved (a regression)."""
+
+    fingerprint: str
+    kind: str  # "new" | "regression"
+    exc_type: str
+    message: str
+    service: str
+    environment: str
+
+
+def _merge_list(old: Sequence[str], new: Sequence[str], limit: int) -> list[str]:
+    merged = list(old)
+    for item in new:
+        if item and item not in merged:
+            merged.append(item)
+    return merged[-limit:]
+
+
+class Store:
+    """One SQLite database in the data directory, shared by the monitor's threads."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self.migrate()
+
+    # -- plumbing ---------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Run statements in one ``BEGIN IMMEDIATE`` transaction under the store's lock."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """Run a read query and return all rows."""
+        with self._lock:
+            return list(self._db.execute(sql, params))
+
+    def schema_version(self) -> int:
+        """The schema version the database is at."""
+        return int(self.query("PRAGMA user_version")[0][0])
+
+    def migrate(self) -> None:
+        """Apply every migration the database has not seen yet."""
+        current = self.schema_version()
+        if current > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"{self.path} has schema version {current}; this aibos-otel knows up to {SCHEMA_VERSION}"
+            )
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            with self.transaction() as db:
+                for statement in MIGRATIONS[version - 1].split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version={version}")
+
+    def close(self) -> None:
+        """Close the connection (checkpointing the WAL)."""
+        with self._lock:
+            self._db.close()
+
+    # -- error groups -----------------------------------------------------------------------
+    def record_errors(self, events: Sequence[ErrorEvent]) -> list[GroupChange]:
+        """Add occurrences to their groups in one transaction; return new and regressed groups."""
+        deltas: dict[str, _GroupDelta] = {}
+        for ev in events:
+            delta = deltas.get(ev.fingerprint)
+            if delta is None:
+                delta = deltas[ev.fingerprint] = _GroupDelta(ev, first_ns=ev.time_ns, last_ns=ev.time_ns)
+            delta.count += 1
+            delta.first_ns = min(delta.first_ns, ev.time_ns)
+            if ev.time_ns >= delta.last_ns:
+                delta.last_ns = ev.time_ns
+                delta.event = ev  # the newest occurrence is the sample
+            delta.services.add(ev.service)
+            delta.environments.add(ev.environment)
+            if ev.trace_id and ev.trace_id not in delta.trace_ids:
+                delta.trace_ids.append(ev.trace_id)
+        changes: list[GroupChange] = []
+        with self.transaction() as db:
+            for fp, d in deltas.items():
+                ev = d.event
+                row = db.execute(
+                    "SELECT count, first_seen_ns, last_seen_ns, services, environments, trace_ids, status "
+                    "FROM error_groups WHERE fingerprint=?",
+                    (fp,),
+                ).fetchone()
+                stack = ev.stacktrace[:SAMPLE_STACK_LIMIT]
+                if row is None:
+                    db.execute(
+                        "INSERT INTO error_groups (fingerprint, exc_type, message, stacktrace, count, "
+                        "first_seen_ns, last_seen_ns, services, environments, trace_ids) "
+                        "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        (
+                            fp,
+                            ev.exc_type,
+                            ev.message,
+                            stack,
+                            d.count,
+                            d.first_ns,
+                            d.last_ns,
+                            json.dumps(sorted(d.services)[:MAX_LIST_VALUES]),
+                            json.dumps(sorted(d.environments)[:MAX_LIST_VALUES]),
+                            json.dumps(d.trace_ids[-MAX_TRACE_IDS:]),
+                        ),
+                    )
+                    changes.append(
+                        GroupChange(fp, "new", ev.exc_type, ev.message, ev.service, ev.environment)
+                    )
+                    continue
+                regressed = row["status"] == "resolved"
+                newer = d.last_ns >= row["last_seen_ns"]
+                db.execute(
+                    "UPDATE error_groups SET count=count+?, first_seen_ns=?, last_seen_ns=?, services=?, "
+                    "environments=?, trace_ids=?, status='open', resolved_at_ns=NULL, "
+                    "regressions=regressions+?, exc_type=CASE WHEN ? THEN ? ELSE exc_type END, "
+                    "message=CASE WHEN ? THEN ? ELSE message END, "
+                    "stacktrace=CASE WHEN ? THEN ? ELSE stacktrace END WHERE fingerprint=?",
+                    (
+                        d.count,
+                        min(row["first_seen_ns"], d.first_ns),
+                        max(row["last_seen_ns"], d.last_ns),
+                        json.dumps(
+                            _merge_list(json.loads(row["services"]), sorted(d.services), MAX_LIST_VALUES)
+                        ),
+                        json.dumps(
+                            _merge_list(
+                                json.loads(row["environments"]), sorted(d.environments), MAX_LIST_VALUES
+                            )
+                        ),
+                        json.dumps(_merge_list(json.loads(row["trace_ids"]), d.trace_ids, MAX_TRACE_IDS)),
+                        1 if regressed else 0,
+                        newer,
+                        ev.exc_type,
+                        newer,
+                        ev.message,
+                        newer,
+                        stack,
+                        fp,
+                    ),
+                )
+                if regressed:
+                    changes.append(
+                        GroupChange(fp, "regression", ev.exc_type, ev.message, ev.service, ev.environment)
+                    )
+        return changes
+
+    def error_groups(self, *, limit: int = 100, status: str | None = None) -> list[dict[str, Any]]:
+        """Groups, most recently seen first."""
+        sql = "SELECT * FROM error_groups"
+        params: list[Any] = []
+        if status:
+            sql += " WHERE status=?"
+            params.append(status)
+        sql += " ORDER BY last_seen_ns DESC LIMIT ?"
+        params.append(limit)
+        return [_group_dict(row) for row in self.query(sql, params)]
+
+    def error_group(self, fingerprint: str) -> dict[str, Any] | None:
+        """One group by fingerprint, or ``None``."""
+        rows = self.query("SELECT * FROM error_groups WHERE fingerprint=?", (fingerprint,))
+        return _group_dict(rows[0]) if rows else None
+
+    def resolve_error_group(self, fingerprint: str, now_ns: int) -> bool:
+        """Mark a group resolved; the next occurrence is a regression. False if unknown."""
+        with self.transaction() as db:
+            cur = db.execute(
+                "UPDATE error_groups SET status='resolved', resolved_at_ns=? WHERE fingerprint=?",
+                (now_ns, fingerprint),
+            )
+            return cur.rowcount > 0
+
+    def error_group_count(self) -> int:
+        """How many groups exist."""
+        return int(self.query("SELECT COUNT(*) FROM error_groups")[0][0])
+
+
+def _group_dict(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "fingerprint": row["fingerprint"],
+        "type": row["exc_type"],
+        "message": row["message"],
+        "stacktrace": row["stacktrace"],
+        "count": row["count"],
+        "first_seen_ns": row["first_seen_ns"],
+        "last_seen_ns": row["last_seen_ns"],
+        "services": json.loads(row["services"]),
+        "environments": json.loads(row["environments"]),
+        "trace_ids": json.loads(row["trace_ids"]),
+        "status": row["status"],
+        "resolved_at_ns": row["resolved_at_ns"],
+        "regressions": row["regressions"],
+    }
