@@ -15,13 +15,13 @@ class AibosLogger(logging.Logger):
     def trace(self, msg: object, *args: object, **kwargs: Any) -> None:
         """Log at TRACE (5), below DEBUG."""
         if self.isEnabledFor(TRACE):
-            kwargs.setdefault("stacklevel", 1)
+            kwargs["stacklevel"] = kwargs.get("stacklevel", 1) + 1  # skip this frame
             self._log(TRACE, msg, args, **kwargs)
 
     def fatal(self, msg: object, *args: object, **kwargs: Any) -> None:
         """Log at FATAL (50, the same number as CRITICAL)."""
         if self.isEnabledFor(FATAL):
-            kwargs.setdefault("stacklevel", 1)
+            kwargs["stacklevel"] = kwargs.get("stacklevel", 1) + 1  # skip this frame
             self._log(FATAL, msg, args, **kwargs)
 
 

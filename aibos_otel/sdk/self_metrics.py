@@ -34,7 +34,7 @@ class SelfMetrics:
         self.alert_fallbacks = 0
         self.redaction_failures = 0
         self._duration_histogram: object | None = None
-        self._sample = 0
+        self._sample = DURATION_SAMPLE_EVERY - 1  # the first record is always sampled
 
     # -- hot path -------------------------------------------------------------------------------
     def count_record(self, severity_class: int) -> bool:

@@ -1,0 +1,148 @@
+"""The delivery queue: severity-aware eviction, counted drops, non-blocking calls, bounded shutdown."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+
+import pytest
+from opentelemetry._logs import LogRecord, SeverityNumber
+from opentelemetry.sdk._logs import ReadableLogRecord
+from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.resources import Resource
+
+import aibos_otel
+from aibos_otel.sdk.delivery import DeliveryProcessor
+from aibos_otel.sdk.self_metrics import SelfMetrics
+from tests.support.otlp_receiver import free_port
+
+
+class GatedExporter(LogRecordExporter):
+    """Blocks every export until released; records what it exported."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.exported: list[str] = []
+
+    def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
+        self.gate.wait(10)
+        self.exported.extend(str(r.log_record.body) for r in batch)
+        return LogRecordExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        self.gate.set()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+def _record(body: str, severity: SeverityNumber) -> ReadableLogRecord:
+    return ReadableLogRecord(
+        LogRecord(body=body, severity_number=severity, severity_text=severity.name), resource=Resource({})
+    )
+
+
+def test_full_queue_evicts_lowest_severity_first_and_counts_every_drop() -> None:
+    exporter = GatedExporter()
+    metrics = SelfMetrics()
+    delivery = DeliveryProcessor(
+        exporter, name="t", metrics=metrics, max_queue_records=20, max_batch=20, schedule_delay=30
+    )
+    try:
+        for i in range(10):
+            delivery.enqueue(_record(f"debug-{i}", SeverityNumber.DEBUG), 1)
+        for i in range(5):
+            delivery.enqueue(_record(f"info-{i}", SeverityNumber.INFO), 2)
+        for i in range(12):
+            assert delivery.enqueue(_record(f"error-{i}", SeverityNumber.ERROR), 4)
+        # 27 offered into 20 places: the 7 oldest DEBUG records made room for errors.
+        assert delivery.queued() == 20
+        assert metrics.dropped_by_severity() == {"debug": 7}
+        # An INFO record arriving now evicts the oldest DEBUG; a TRACE record is refused.
+        assert delivery.enqueue(_record("info-late", SeverityNumber.INFO), 2)
+        assert not delivery.enqueue(_record("trace-late", SeverityNumber.TRACE), 0)
+        assert metrics.dropped_by_severity() == {"debug": 8, "trace": 1}
+        exporter.gate.set()
+        assert delivery.force_flush(5000)
+    finally:
+        delivery.shutdown_within(2)
+    assert exporter.exported == [
+        "debug-8",
+        "debug-9",
+        *[f"info-{i}" for i in range(5)],
+        *[f"error-{i}" for i in range(12)],
+        "info-late",
+    ]
+
+
+def test_byte_bound_also_evicts() -> None:
+    exporter = GatedExporter()
+    metrics = SelfMetrics()
+    delivery = DeliveryProcessor(
+        exporter, name="t", metrics=metrics, max_queue_records=1000, max_queue_bytes=10_000, schedule_delay=30
+    )
+    try:
+        for i in range(20):
+            delivery.enqueue(_record("x" * 1000 + str(i), SeverityNumber.INFO), 2)
+        assert delivery.stats()["bytes"] <= 10_000
+        assert metrics.dropped_by_severity("queue_full")["info"] == 20 - delivery.queued()
+    finally:
+        exporter.gate.set()
+        delivery.shutdown_within(2)
+
+
+def test_shutdown_returns_within_deadline_when_the_exporter_hangs() -> None:
+    exporter = GatedExporter()
+    exporter.shutdown = lambda: None  # type: ignore[method-assign]  # a shutdown that does not unblock
+    metrics = SelfMetrics()
+    delivery = DeliveryProcessor(exporter, name="t", metrics=metrics, max_batch=1, schedule_delay=0.01)
+    for i in range(5):
+        delivery.enqueue(_record(f"r{i}", SeverityNumber.ERROR), 4)
+    time.sleep(0.1)  # the worker is now stuck in export
+    start = time.monotonic()
+    delivery.shutdown_within(0.5)
+    assert time.monotonic() - start < 0.8
+    assert metrics.dropped_by_severity("shutdown") == {"error": 4}
+    exporter.gate.set()
+
+
+def test_receiver_down_neither_blocks_the_caller_nor_crashes_and_drops_are_metrics(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AIBOS_EXPORT_TIMEOUT", "0.5")
+    monkeypatch.setenv("AIBOS_SCHEDULE_DELAY", "0.05")
+    reader = InMemoryMetricReader()
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    handle = aibos_otel.setup(
+        service_name="down", endpoint=dead, environment="staging", redaction=False, metric_readers=[reader]
+    )
+    log = logging.getLogger("tests.down")
+    durations = []
+    for i in range(300):
+        start = time.perf_counter()
+        log.error("record %d", i)
+        durations.append(time.perf_counter() - start)
+    assert not handle.force_flush(8000)  # honest: the export failed
+    start = time.monotonic()
+    handle.shutdown(timeout=2)
+    assert time.monotonic() - start < 3
+    durations.sort()
+    # A log call only queues: even the slowest of 300 stays far below one export attempt (0.5 s).
+    assert durations[len(durations) // 2] < 0.002
+    assert durations[-1] < 0.1
+    dropped = handle.metrics.dropped_by_severity()
+    assert dropped.get("error") == 300
+    points = {
+        (tuple(sorted(p.attributes.items())), p.value)
+        for rm in reader.get_metrics_data().resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+        if m.name == "aibos.logs.dropped"
+        for p in m.data.data_points
+    }
+    exported_drops = sum(v for attrs, v in points if dict(attrs)["level"] == "error")
+    assert exported_drops == 300
+    assert handle.metrics.export_failures["otlp"] >= 1
