@@ -1,0 +1,126 @@
+"""Per-call cost of a log call through the aibos pipeline, against named baselines, in one run.
+
+    .venv/bin/python benchmarks/sdk_overhead.py [--calls 50000] [--runs 3]
+
+The call measured in every configuration:
+
+    logger.info("user %s logged in", uid, extra={"user_id": uid, "plan": "pro", "region": "eu-west-1"})
+
+Configurations (each run in a fresh subprocess; runs interleaved round-robin; median reported):
+  stdlib-file     stdlib logging.FileHandler, default formatter (the cheapest useful baseline)
+  otel-plain      OpenTelemetry SDK LoggingHandler + BatchLogRecordProcessor + discarding exporter
+  aibos           aibos_otel.setup() pipeline (context, fingerprint, alert, self-metrics stages,
+                  severity-aware delivery) with redaction OFF + discarding exporter
+  aibos+redact    the same with the default redaction profiles ON (when the engine is installed)
+
+Target (issue 2/3): aibos <= 1.3x otel-plain; aibos+redact <= 1.3x otel-plain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+CONFIGS = ("stdlib-file", "otel-plain", "aibos", "aibos+redact")
+
+_CHILD = textwrap.dedent(
+    """
+    import json, logging, sys, tempfile, time, warnings
+    config, calls = sys.argv[1], int(sys.argv[2])
+    warnings.simplefilter("ignore")
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    discard_cls = None
+    if config != "stdlib-file":
+        from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
+        class Discard(LogRecordExporter):
+            def export(self, batch):
+                return LogRecordExportResult.SUCCESS
+            def shutdown(self):
+                pass
+            def force_flush(self, timeout_millis=30000):
+                return True
+        discard_cls = Discard
+    if config == "stdlib-file":
+        handler = logging.FileHandler(tempfile.mktemp(suffix=".log"))
+        root.addHandler(handler)
+    elif config == "otel-plain":
+        from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+        from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+        provider = LoggerProvider(shutdown_on_exit=False)
+        provider.add_log_record_processor(BatchLogRecordProcessor(discard_cls()))
+        root.addHandler(LoggingHandler(level=logging.INFO, logger_provider=provider))
+    else:
+        import aibos_otel
+        from aibos_otel.sdk.delivery import DeliveryProcessor
+        from aibos_otel.sdk.self_metrics import SelfMetrics
+        redaction = None if config == "aibos+redact" else False
+        handle = aibos_otel.setup(service_name="bench", environment="production", endpoint=None,
+                                  console=False, file_backup=False, redaction=redaction, level="info",
+                                  extra_processors=[])
+        handle.pipeline._downstream = (DeliveryProcessor(discard_cls(), name="discard", metrics=handle.metrics),)
+    log = logging.getLogger("bench.app")
+    def run(n):
+        for uid in range(n):
+            log.info("user %s logged in", uid, extra={"user_id": uid, "plan": "pro", "region": "eu-west-1"})
+    run(2000)
+    start = time.perf_counter()
+    run(calls)
+    elapsed = time.perf_counter() - start
+    print(json.dumps({"us_per_call": elapsed / calls * 1e6}))
+    """
+)
+
+
+def _available(config: str) -> bool:
+    if config != "aibos+redact":
+        return True
+    try:
+        import aibos_otel.redaction.stage  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--calls", type=int, default=50_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args()
+    configs = [c for c in CONFIGS if _available(c)]
+    results: dict[str, list[float]] = {c: [] for c in configs}
+    with tempfile.TemporaryDirectory() as workdir:
+        for _ in range(args.runs):
+            for config in configs:
+                out = subprocess.run(
+                    [sys.executable, "-c", _CHILD, config, str(args.calls)],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                    cwd=workdir,
+                    env={"AIBOS_METRICS_INTERVAL": "3600", "PATH": "/usr/bin:/bin"},
+                )
+                results[config].append(json.loads(out.stdout.strip().splitlines()[-1])["us_per_call"])
+    base = statistics.median(results["otel-plain"])
+    print(f"{'configuration':<14} {'runs (us/call)':<28} {'median':>8} {'vs otel-plain':>14}")
+    for config in configs:
+        runs = results[config]
+        median = statistics.median(runs)
+        shown = " / ".join(f"{r:.2f}" for r in runs)
+        print(f"{config:<14} {shown:<28} {median:>8.2f} {median / base:>13.2f}x")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(results, fh, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
