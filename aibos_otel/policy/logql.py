@@ -266,6 +266,8 @@ class _Parser:
             raise self.error(f"invalid regular expression {pattern!r}: {exc}", pos) from None
 
     def selector(self) -> LogSelector:
+        self.skip_ws()
+        start = self.pos
         self.expect("{", "a stream selector '{'")
         matchers: list[Matcher] = []
         while True:
@@ -288,7 +290,7 @@ class _Parser:
         if all(m.op in ("!=", "!~") or (m.regex is not None and m.regex.fullmatch("")) for m in matchers):
             # Loki refuses selectors that match everything, e.g. {level=~".*"}
             raise self.error(
-                "a stream selector needs at least one matcher that does not match the empty value", 0
+                "a stream selector needs at least one matcher that does not match the empty value", start
             )
         filters: list[LineFilter] = []
         while True:
