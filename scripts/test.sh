@@ -4,8 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --all
 echo "== ruff"
-.venv/bin/ruff check aibos_otel tests benchmarks
-.venv/bin/ruff format --check aibos_otel tests benchmarks
+.venv/bin/ruff check aibos_otel tests benchmarks scripts
+.venv/bin/ruff format --check aibos_otel tests benchmarks scripts
 echo "== mypy --strict aibos_otel"
 .venv/bin/mypy
 echo "== pytest"
