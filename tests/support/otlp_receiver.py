@@ -161,9 +161,12 @@ class HttpReceiver:
 
     def __init__(self) -> None:
         self.store = store = Store()
+        self.requests: list[dict[str, str]] = []
+        requests = self.requests
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                requests.append({k.lower(): v for k, v in self.headers.items()})
                 length = int(self.headers.get("Content-Length", "0"))
                 data = self.rfile.read(length)
                 if self.headers.get("Content-Encoding") == "gzip":
