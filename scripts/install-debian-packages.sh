@@ -13,8 +13,14 @@ done
 if ((${#missing[@]})); then
     echo "install-debian-packages: installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    log=$(mktemp)
+    # Keep CI output readable: apt's progress goes to a log that is shown only on failure.
+    if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+        cat "$log"
+        echo "install-debian-packages: apt-get failed" >&2
+        exit 1
+    fi
+    rm -f "$log"
     # Debian starts packaged daemons on install; the tests start their own on loopback.
     systemctl stop prometheus prometheus-alertmanager prometheus-node-exporter 2>/dev/null || true
     pkill -x prometheus 2>/dev/null || true
