@@ -15,7 +15,13 @@ Here:
   and a WARN summary record is emitted at most once per ``summary_interval``;
 - ``shutdown()`` returns within its deadline even when the exporter blocks (the exporter's own
   ``shutdown()`` aborts its retry sleeps; the worker is a daemon thread);
-- a failed batch is offered to ``on_export_failure`` (the disk spool) before it is counted lost.
+- a failed batch is offered to ``on_export_failure`` (the disk spool) before it is counted lost;
+- with a ``spool``, a failed export opens a circuit for ``retry_interval`` seconds: batches go
+  straight to disk instead of each blocking the worker for the exporter's timeout, one spooled
+  batch probes the endpoint when the interval is over, and once it is back the spool is drained
+  (oldest first) between live batches;
+- at shutdown, the most severe records are exported first, so a short deadline cuts DEBUG, not
+  ERROR.
 """
 
 from __future__ import annotations
@@ -27,13 +33,16 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadableLogRecord, ReadWriteLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
 from aibos_otel.sdk.levels import SEVERITY_CLASSES, severity_class
 from aibos_otel.sdk.self_metrics import SelfMetrics
+
+if TYPE_CHECKING:
+    from aibos_otel.sdk.spool import Spool
 
 _internal = logging.getLogger("aibos_otel.sdk.delivery")
 
@@ -82,6 +91,9 @@ class DeliveryProcessor(LogRecordProcessor):
         summary_interval: float = 60.0,
         on_export_failure: FailedBatchHandler | None = None,
         on_drop_summary: DropSummaryHandler | None = None,
+        spool: Spool | None = None,
+        retry_interval: float = 5.0,
+        spool_batches_per_cycle: int = 8,
     ) -> None:
         if max_batch < 1 or max_queue_records < max_batch:
             raise ValueError("need 1 <= max_batch <= max_queue_records")
@@ -94,7 +106,14 @@ class DeliveryProcessor(LogRecordProcessor):
         self._delay = schedule_delay
         self.shutdown_deadline = shutdown_deadline
         self._summary_interval = summary_interval
+        self._spool = spool
+        if spool is not None and on_export_failure is None:
+            on_export_failure = spool.store
         self._on_export_failure = on_export_failure
+        self._retry_interval = retry_interval
+        self._spool_batches_per_cycle = spool_batches_per_cycle
+        self._down_until = 0.0  # monotonic time before which the endpoint is not tried (spool only)
+        self._spool_waiting = spool is not None and spool.pending() > 0
         self._on_drop_summary = on_drop_summary
         self._queues: list[deque[_Entry]] = [deque() for _ in SEVERITY_CLASSES]
         self._count = 0
@@ -177,7 +196,10 @@ class DeliveryProcessor(LogRecordProcessor):
         self._worker = self._start_worker()
 
     def _take_batch(self) -> list[_Entry]:
-        # Called with self._lock held: merge the per-severity queues back into arrival order.
+        # Called with self._lock held: merge the per-severity queues back into arrival order,
+        # except at shutdown, when the deadline may cut the tail: most severe first then.
+        if self._shutdown:
+            return self._take_most_severe()
         batch: list[_Entry] = []
         queues = [q for q in self._queues if q]
         while queues and len(batch) < self._max_batch:
@@ -190,10 +212,28 @@ class DeliveryProcessor(LogRecordProcessor):
         self._count -= len(batch)
         return batch
 
+    def _take_most_severe(self) -> list[_Entry]:
+        batch: list[_Entry] = []
+        for queue in reversed(self._queues):
+            while queue and len(batch) < self._max_batch:
+                entry = queue.popleft()
+                batch.append(entry)
+                self._bytes -= entry.size
+        self._count -= len(batch)
+        return batch
+
+    def _spool_ready(self) -> bool:
+        return self._spool_waiting and not self._shutdown and time.monotonic() >= self._down_until
+
     def _run(self) -> None:
         while True:
             with self._lock:
-                if not (self._shutdown or self._flush_requests or self._count >= self._max_batch):
+                if not (
+                    self._shutdown
+                    or self._flush_requests
+                    or self._count >= self._max_batch
+                    or self._spool_ready()
+                ):
                     self._wake.wait(self._delay)
                 if self._shutdown and self._count == 0:
                     self._busy = False
@@ -211,18 +251,51 @@ class DeliveryProcessor(LogRecordProcessor):
                     if self._count == 0:
                         self._flush_requests = 0
                         self._idle.notify_all()
+            if self._spool_ready():
+                self._drain_spool()
             self._maybe_summarize()
 
-    def _export(self, batch: list[_Entry]) -> None:
-        records = [entry.record for entry in batch]
+    def _try_export(self, records: Sequence[ReadableLogRecord]) -> bool:
         try:
             result = self._exporter.export(records)
         except Exception:
             _internal.exception("aibos: exporter %s raised", self.name)
             result = LogRecordExportResult.FAILURE
         if result is LogRecordExportResult.SUCCESS:
-            return
+            self._down_until = 0.0
+            return True
         self._metrics.count_export_failure(self.name)
+        if self._spool is not None:
+            self._down_until = time.monotonic() + self._retry_interval
+        return False
+
+    def _drain_spool(self) -> None:
+        # Runs on the worker between live batches; a failed re-send puts the batch back.
+        assert self._spool is not None
+        for _ in range(self._spool_batches_per_cycle):
+            if self._shutdown or time.monotonic() < self._down_until:
+                return
+            try:
+                spooled = self._spool.claim_oldest()
+            except OSError:
+                _internal.exception("aibos: cannot read the spool of %s", self.name)
+                self._down_until = time.monotonic() + self._retry_interval
+                return
+            if spooled is None:
+                self._spool_waiting = False
+                return
+            if self._try_export(spooled.records):
+                self._spool.acknowledge(spooled)
+            else:
+                self._spool.release(spooled)
+                return
+
+    def _export(self, batch: list[_Entry]) -> None:
+        records = [entry.record for entry in batch]
+        # Circuit open (spool configured, endpoint failed recently): straight to disk, no wait.
+        ok = False if time.monotonic() < self._down_until else self._try_export(records)
+        if ok:
+            return
         kept = False
         if self._on_export_failure is not None:
             try:
@@ -231,6 +304,8 @@ class DeliveryProcessor(LogRecordProcessor):
                 _internal.exception("aibos: failed-batch handler of %s raised", self.name)
         with self._lock:
             self._failed_since_flush = True
+            if kept and self._spool is not None:
+                self._spool_waiting = True
             if not kept:
                 for entry in batch:
                     self._count_drop("export_failed", entry.severity)

@@ -9,6 +9,11 @@ development    DEBUG   pretty   only when an endpoint is configured         off
 staging        DEBUG   off      on (default endpoint localhost), batched    off
 production     INFO    off      on (default endpoint localhost), batched    /var/log/aibos
 =============  ======  =======  ==========================================  ===========
+
+The disk spool (failed batches kept on disk and re-sent) is on by default in production only,
+in ``/var/spool/aibos/<service>`` (``AIBOS_SPOOL``, ``AIBOS_SPOOL_DIR``, ``AIBOS_SPOOL_MAX_BYTES``).
+Uncaught exceptions, warnings and the SIGTERM flush are on everywhere unless switched off
+(``AIBOS_CAPTURE_EXCEPTIONS``, ``AIBOS_CAPTURE_WARNINGS``, ``AIBOS_FLUSH_ON_SIGTERM``).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ _ENV_ALIASES: dict[str, Environment] = {
 }
 _DEFAULT_PORTS = {"grpc": 4317, "http/protobuf": 4318}
 DEFAULT_PRODUCTION_FILE_DIR = "/var/log/aibos"
+DEFAULT_SPOOL_ROOT = "/var/spool/aibos"
 
 
 class SettingsError(ValueError):
@@ -104,6 +110,13 @@ class Settings:
     metrics_interval: float = 60.0
     export_timeout: float | None = None
     resource_attributes: Mapping[str, str] = field(default_factory=dict)
+    capture_exceptions: bool = True
+    capture_warnings: bool = True
+    flush_on_sigterm: bool = True
+    spool_dir: Path | None = None
+    spool_max_bytes: int = 256 * 1024 * 1024
+    spool_retry_interval: float = 5.0
+    summary_interval: float = 60.0
 
     @property
     def logs_endpoint(self) -> str | None:
@@ -141,6 +154,10 @@ def resolve(
     compression: str | None = None,
     shutdown_timeout: float | None = None,
     resource_attributes: Mapping[str, str] | None = None,
+    capture_exceptions: bool | None = None,
+    capture_warnings: bool | None = None,
+    flush_on_sigterm: bool | None = None,
+    spool: str | os.PathLike[str] | bool | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
     """Resolve every setting from arguments, then ``AIBOS_*``, then ``OTEL_*``, then the preset."""
@@ -213,13 +230,13 @@ def resolve(
     else:
         want_console = development
 
-    raw_capture = _env("AIBOS_CAPTURE_STDLIB", env)
-    if capture_stdlib is not None:
-        capture = capture_stdlib
-    elif raw_capture is not None:
-        capture = _parse_bool("AIBOS_CAPTURE_STDLIB", raw_capture)
-    else:
-        capture = True
+    def switch(name: str, argument: bool | None, default: bool) -> bool:
+        if argument is not None:
+            return argument
+        raw = _env(name, env)
+        return _parse_bool(name, raw) if raw is not None else default
+
+    capture = switch("AIBOS_CAPTURE_STDLIB", capture_stdlib, True)
 
     file_dir: Path | None
     raw_file = _env("AIBOS_FILE_BACKUP", env)
@@ -238,6 +255,8 @@ def resolve(
             file_dir = Path(raw_file)
     else:
         file_dir = None
+
+    spool_dir = _spool_dir(spool, env, env_name, name)
 
     return Settings(
         service_name=name,
@@ -264,4 +283,37 @@ def resolve(
         ),
         export_timeout=number("AIBOS_EXPORT_TIMEOUT", 0) or None,
         resource_attributes=dict(resource_attributes or {}),
+        capture_exceptions=switch("AIBOS_CAPTURE_EXCEPTIONS", capture_exceptions, True),
+        capture_warnings=switch("AIBOS_CAPTURE_WARNINGS", capture_warnings, True),
+        flush_on_sigterm=switch("AIBOS_FLUSH_ON_SIGTERM", flush_on_sigterm, True),
+        spool_dir=spool_dir,
+        spool_max_bytes=int(number("AIBOS_SPOOL_MAX_BYTES", 256 * 1024 * 1024)),
+        spool_retry_interval=number("AIBOS_SPOOL_RETRY_INTERVAL", 5.0),
+        summary_interval=number("AIBOS_DROP_SUMMARY_INTERVAL", 60.0),
     )
+
+
+def _spool_dir(
+    spool: str | os.PathLike[str] | bool | None, env: Mapping[str, str], env_name: str, service: str
+) -> Path | None:
+    """Where failed batches are spooled: an explicit path, or the default one when switched on."""
+    explicit_dir = _env("AIBOS_SPOOL_DIR", env)
+    raw = _env("AIBOS_SPOOL", env)
+    if spool is None and raw is not None:
+        lowered = raw.lower()
+        if lowered in ("0", "false", "no", "off"):
+            spool = False
+        elif lowered in ("1", "true", "yes", "on"):
+            spool = True
+        else:
+            spool = raw
+    if spool is None:
+        spool = env_name == "production" or explicit_dir is not None
+    if spool is False:
+        return None
+    if spool is True:
+        if explicit_dir is not None:
+            return Path(explicit_dir)
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in service) or "service"
+        return Path(DEFAULT_SPOOL_ROOT) / safe
+    return Path(spool)

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from opentelemetry.sdk._logs.export import LogRecordExporter
     from opentelemetry.sdk.metrics.export import MetricReader
 
+    from aibos_otel.sdk.spool import Spool
+
 _internal = logging.getLogger("aibos_otel.sdk.setup")
 _setup_lock = threading.Lock()
 _active: Handle | None = None
@@ -63,7 +65,9 @@ class Handle:
         self.metrics = metrics
         self._attached_to = attached_to
         self._closed = False
+        self._done = threading.Event()
         self._lock = threading.Lock()
+        self._on_shutdown: list[Callable[[], None]] = []
         atexit.register(self._at_exit)
 
     @property
@@ -80,14 +84,31 @@ class Handle:
         return self.meter_provider.force_flush(remaining) and ok
 
     def shutdown(self, timeout: float | None = None) -> None:
-        """Detach from logging, export what the deadline allows, and stop every worker."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-        atexit.unregister(self._at_exit)
+        """Detach from logging, export what the deadline allows, and stop every worker.
+
+        A second call (say, at interpreter exit while a SIGTERM flush is running) waits for the
+        first one, within the same deadline, instead of returning while records are in flight.
+        """
         budget = self.settings.shutdown_timeout if timeout is None else timeout
+        with self._lock:
+            first = not self._closed
+            self._closed = True
+        if not first:
+            self._done.wait(budget)
+            return
+        try:
+            self._shutdown(budget)
+        finally:
+            self._done.set()
+
+    def _shutdown(self, budget: float) -> None:
+        atexit.unregister(self._at_exit)
         deadline = time.monotonic() + budget
+        for undo in self._on_shutdown:
+            try:
+                undo()
+            except Exception:
+                _internal.exception("aibos: could not remove a hook")
         if self._attached_to is not None:
             self._attached_to.removeHandler(self.handler)
         if logger_module.direct_handler() is self.handler:
@@ -190,6 +211,45 @@ def _redacted_resource(resource: Resource) -> Resource:
     return Resource(redact_resource_attributes(dict(resource.attributes)), resource.schema_url)
 
 
+def _spool(settings: Settings, metrics: SelfMetrics) -> Spool | None:
+    if settings.spool_dir is None:
+        return None
+    from aibos_otel.sdk.spool import Spool
+
+    try:
+        return Spool(settings.spool_dir, max_bytes=settings.spool_max_bytes, metrics=metrics)
+    except OSError as exc:
+        # Like the file backup: the service starts without a spool, and says so.
+        print(f"aibos: disk spool disabled, cannot write to {settings.spool_dir}: {exc}", file=sys.stderr)
+        return None
+
+
+def _install_bridges(handle: Handle) -> None:
+    """The warnings and process-death bridges the settings ask for; undone by ``shutdown()``."""
+    settings = handle.settings
+    if settings.capture_warnings:
+        from aibos_otel.sdk.bridges.warnings import WarningsBridge
+
+        warnings_bridge = WarningsBridge(handle.logger_provider)
+        warnings_bridge.install()
+        handle._on_shutdown.append(warnings_bridge.uninstall)
+    if settings.capture_exceptions or settings.flush_on_sigterm:
+        from aibos_otel.sdk.bridges.process import ProcessHooks
+
+        # A dying process gets at most the shutdown deadline (capped) to flush its last record.
+        flush_timeout = min(settings.shutdown_timeout, 3.0)
+        hooks = ProcessHooks(
+            handle.logger_provider,
+            flush=lambda seconds: handle.force_flush(int(seconds * 1000)),
+            shutdown=handle.shutdown,
+            flush_timeout=flush_timeout,
+            shutdown_timeout=settings.shutdown_timeout,
+            bridge_handler=handle.handler,
+        )
+        hooks.install(exceptions=settings.capture_exceptions, sigterm=settings.flush_on_sigterm)
+        handle._on_shutdown.append(hooks.uninstall)
+
+
 def _file_backup(
     settings: Settings, metrics: SelfMetrics, summary: Callable[[str], None]
 ) -> DeliveryProcessor | None:
@@ -213,6 +273,7 @@ def _file_backup(
         schedule_delay=settings.schedule_delay,
         shutdown_deadline=settings.shutdown_timeout,
         on_drop_summary=summary,
+        summary_interval=settings.summary_interval,
     )
 
 
@@ -232,6 +293,10 @@ def setup(
     compression: str | None = None,
     shutdown_timeout: float | None = None,
     resource_attributes: Mapping[str, str] | None = None,
+    capture_exceptions: bool | None = None,
+    capture_warnings: bool | None = None,
+    flush_on_sigterm: bool | None = None,
+    spool: str | os.PathLike[str] | bool | None = None,
     metric_readers: Sequence[MetricReader] = (),
     extra_processors: Sequence[LogRecordProcessor] = (),
 ) -> Handle:
@@ -243,6 +308,12 @@ def setup(
     ``AIBOS_REDACTION_PROFILES``, ``AIBOS_SHUTDOWN_TIMEOUT``), and the standard ``OTEL_*``
     variables are honoured (``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``,
     ``OTEL_EXPORTER_OTLP[_LOGS]_ENDPOINT/PROTOCOL/HEADERS/COMPRESSION/TIMEOUT``).
+    Uncaught exceptions (``sys``, ``threading``, asyncio) become FATAL records flushed before
+    the process dies (``capture_exceptions``, ``AIBOS_CAPTURE_EXCEPTIONS``), warnings become WARN
+    records (``capture_warnings``, ``AIBOS_CAPTURE_WARNINGS``), and an unhandled SIGTERM first
+    shuts the pipeline down within its deadline (``flush_on_sigterm``, ``AIBOS_FLUSH_ON_SIGTERM``).
+    ``spool`` (``AIBOS_SPOOL``, ``AIBOS_SPOOL_DIR``; on by default in production) keeps batches
+    the collector refused on disk and re-sends them, across restarts.
     Calling it again replaces the previous configuration (no duplicate handlers).
     ``metric_readers`` and ``extra_processors`` (run after the stages, beside the exporters)
     are for tests and advanced wiring.
@@ -262,12 +333,17 @@ def setup(
         compression=compression,
         shutdown_timeout=shutdown_timeout,
         resource_attributes=resource_attributes,
+        capture_exceptions=capture_exceptions,
+        capture_warnings=capture_warnings,
+        flush_on_sigterm=flush_on_sigterm,
+        spool=spool,
     )
     global _active
     with _setup_lock:
         if _active is not None:
             _active.shutdown()
         _active = _build(settings, metric_readers=metric_readers, extra_processors=extra_processors)
+        _install_bridges(_active)
         return _active
 
 
@@ -315,6 +391,9 @@ def _build(
                 schedule_delay=settings.schedule_delay,
                 shutdown_deadline=settings.shutdown_timeout,
                 on_drop_summary=summarize_drops,
+                summary_interval=settings.summary_interval,
+                spool=_spool(settings, metrics),
+                retry_interval=settings.spool_retry_interval,
             )
         )
     downstream.extend(deliveries)

@@ -1,0 +1,271 @@
+"""The disk spool: batches that could not be exported wait on disk and are re-sent later.
+
+A batch is split by severity class and each part is written as one file holding an OTLP
+``ExportLogsServiceRequest`` (the wire format, so nothing is lost in translation):
+
+    <dir>/<time ns>-<pid>-<n>.s<severity 0-5>.n<records>.otlp      waiting
+    <dir>/<same name>.claimed-<pid>                                 being re-sent by process <pid>
+
+Writes are atomic (temporary file, fsync, rename), so a crash or ``kill -9`` leaves either the
+whole file or none. A re-send first *claims* a file by renaming it (atomic, so two processes of
+one service sharing the directory never send the same file), and deletes it only after the
+backend acknowledged the export: delivery is **at least once**. A record is sent twice only when
+an acknowledgement is lost (the export timed out after the backend had accepted it) or the
+process dies between the acknowledgement and the delete. Claims left by dead processes are
+returned to the queue when a spool is opened.
+
+The directory is capped in bytes: past the cap, files are evicted lowest severity first and,
+within a severity, oldest first; evicted records are counted as drops (reason ``spool_full``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from opentelemetry._logs import LogRecord, SeverityNumber
+from opentelemetry.context import Context
+from opentelemetry.sdk._logs import ReadableLogRecord
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
+
+from aibos_otel.sdk.levels import SEVERITY_CLASSES, severity_class
+from aibos_otel.sdk.self_metrics import SelfMetrics
+
+_internal = logging.getLogger("aibos_otel.sdk.spool")
+_NAME = re.compile(r"^(?P<stamp>\d+)-(?P<pid>\d+)-(?P<n>\d+)\.s(?P<sev>\d)\.n(?P<count>\d+)\.otlp$")
+_CLAIMED = re.compile(r"^(?P<base>.+\.otlp)\.claimed-(?P<pid>\d+)$")
+
+
+@dataclass(frozen=True)
+class SpooledBatch:
+    """One claimed spool file and the records it holds."""
+
+    path: Path
+    original: Path
+    severity: int
+    records: Sequence[ReadableLogRecord]
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    path: Path
+    stamp: int
+    severity: int
+    count: int
+    size: int
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+class Spool:
+    """A size-capped directory of failed batches; thread-safe, shareable between processes."""
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        max_bytes: int = 256 * 1024 * 1024,
+        metrics: SelfMetrics | None = None,
+    ) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._max_bytes = max_bytes
+        self._metrics = metrics
+        self._lock = threading.Lock()
+        self._counter = itertools.count()
+        self._recover()
+
+    # -- writing --------------------------------------------------------------------------------
+    def store(self, records: Sequence[ReadableLogRecord]) -> bool:
+        """Write ``records`` to disk (one file per severity class); True when all were kept."""
+        from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
+
+        by_severity: dict[int, list[ReadableLogRecord]] = {}
+        for record in records:
+            number = record.log_record.severity_number
+            severity = severity_class(number.value if number is not None else 0)
+            by_severity.setdefault(severity, []).append(record)
+        kept = True
+        for severity, part in by_severity.items():
+            payload = encode_logs(part).SerializeToString()
+            name = f"{time.time_ns()}-{os.getpid()}-{next(self._counter)}.s{severity}.n{len(part)}.otlp"
+            try:
+                self._write(self.directory / name, payload)
+            except OSError as exc:
+                _internal.error("aibos: cannot spool %d records to %s: %s", len(part), self.directory, exc)
+                if self._metrics is not None:
+                    self._metrics.count_dropped("spool_failed", severity, len(part))
+                kept = False
+        self._enforce_cap()
+        return kept
+
+    @staticmethod
+    def _write(path: Path, payload: bytes) -> None:
+        partial = path.with_name(path.name + ".tmp")
+        with open(partial, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+
+    def _enforce_cap(self) -> None:
+        with self._lock:
+            waiting = self._waiting()
+            total = sum(item.size for item in waiting)
+            if total <= self._max_bytes:
+                return
+            # Lowest severity first, oldest first within it.
+            for item in sorted(waiting, key=lambda w: (w.severity, w.stamp)):
+                if total <= self._max_bytes:
+                    break
+                try:
+                    item.path.unlink()
+                except FileNotFoundError:  # claimed or evicted by another process meanwhile
+                    continue
+                total -= item.size
+                if self._metrics is not None:
+                    self._metrics.count_dropped("spool_full", item.severity, item.count)
+                _internal.warning(
+                    "aibos: spool over %d bytes, evicted %d %s records",
+                    self._max_bytes,
+                    item.count,
+                    SEVERITY_CLASSES[item.severity],
+                )
+
+    # -- reading --------------------------------------------------------------------------------
+    def _waiting(self) -> list[_Waiting]:
+        items = []
+        for entry in os.scandir(self.directory):
+            match = _NAME.match(entry.name)
+            if match is None:
+                continue
+            try:
+                size = entry.stat().st_size
+            except FileNotFoundError:
+                continue
+            items.append(
+                _Waiting(Path(entry.path), int(match["stamp"]), int(match["sev"]), int(match["count"]), size)
+            )
+        return items
+
+    def pending(self) -> int:
+        """Records waiting on disk (from the file names; claimed files not included)."""
+        return sum(item.count for item in self._waiting())
+
+    def claim_oldest(self) -> SpooledBatch | None:
+        """Claim the oldest waiting file (most severe first among equals) and decode it."""
+        for item in sorted(self._waiting(), key=lambda w: (w.stamp, -w.severity)):
+            claimed = item.path.with_name(f"{item.path.name}.claimed-{os.getpid()}")
+            try:
+                os.rename(item.path, claimed)
+            except FileNotFoundError:  # another process claimed it first
+                continue
+            try:
+                records = decode(claimed.read_bytes())
+            except Exception:
+                _internal.exception("aibos: unreadable spool file %s, removed", claimed)
+                claimed.unlink(missing_ok=True)
+                if self._metrics is not None:
+                    self._metrics.count_dropped("spool_corrupt", item.severity, item.count)
+                continue
+            return SpooledBatch(claimed, item.path, item.severity, records)
+        return None
+
+    def acknowledge(self, batch: SpooledBatch) -> None:
+        """The backend accepted the batch: delete it."""
+        batch.path.unlink(missing_ok=True)
+
+    def release(self, batch: SpooledBatch) -> None:
+        """The re-send failed: put the batch back in the queue."""
+        with contextlib.suppress(FileNotFoundError):
+            os.rename(batch.path, batch.original)
+
+    def _recover(self) -> None:
+        # Return claims of dead processes (and of an earlier process with our pid) to the queue;
+        # remove half-written files.
+        for entry in os.scandir(self.directory):
+            if entry.name.endswith(".tmp"):
+                Path(entry.path).unlink(missing_ok=True)
+                continue
+            match = _CLAIMED.match(entry.name)
+            if match is None:
+                continue
+            pid = int(match["pid"])
+            if pid == os.getpid() or not _pid_alive(pid):
+                with contextlib.suppress(FileNotFoundError):
+                    os.rename(entry.path, self.directory / match["base"])
+
+
+# -- OTLP protobuf -> SDK records ---------------------------------------------------------------
+def _value(any_value: Any) -> Any:
+    kind = any_value.WhichOneof("value")
+    if kind is None:
+        return None
+    if kind == "kvlist_value":
+        return {kv.key: _value(kv.value) for kv in any_value.kvlist_value.values}
+    if kind == "array_value":
+        return [_value(v) for v in any_value.array_value.values]
+    return getattr(any_value, kind)
+
+
+def _attributes(pairs: Any) -> dict[str, Any]:
+    return {kv.key: _value(kv.value) for kv in pairs}
+
+
+def decode(payload: bytes) -> list[ReadableLogRecord]:
+    """Turn a serialized ``ExportLogsServiceRequest`` back into SDK records for an exporter."""
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+    request = ExportLogsServiceRequest.FromString(payload)
+    records: list[ReadableLogRecord] = []
+    for resource_logs in request.resource_logs:
+        resource = Resource(_attributes(resource_logs.resource.attributes), resource_logs.schema_url or None)
+        for scope_logs in resource_logs.scope_logs:
+            scope_pb = scope_logs.scope
+            scope = InstrumentationScope(
+                scope_pb.name,
+                scope_pb.version or None,
+                scope_logs.schema_url or None,
+                _attributes(scope_pb.attributes) or None,
+            )
+            for pb in scope_logs.log_records:
+                context = Context()
+                if pb.trace_id and pb.span_id:
+                    span_context = SpanContext(
+                        int.from_bytes(pb.trace_id, "big"),
+                        int.from_bytes(pb.span_id, "big"),
+                        is_remote=True,
+                        trace_flags=TraceFlags(pb.flags & 0xFF),
+                    )
+                    context = set_span_in_context(NonRecordingSpan(span_context))
+                record = LogRecord(
+                    timestamp=pb.time_unix_nano or None,
+                    observed_timestamp=pb.observed_time_unix_nano or None,
+                    context=context,
+                    severity_text=pb.severity_text or None,
+                    severity_number=SeverityNumber(pb.severity_number),
+                    body=_value(pb.body) if pb.HasField("body") else None,
+                    attributes=_attributes(pb.attributes),
+                    event_name=pb.event_name or None,
+                )
+                records.append(ReadableLogRecord(record, resource=resource, instrumentation_scope=scope))
+    return records

@@ -1,0 +1,1 @@
+"""Tests of zero-code set-up, bridges, and delivery under overload, outage and kill."""

@@ -1,0 +1,1 @@
+"""Small programs the delivery tests run in subprocesses."""

@@ -1,0 +1,159 @@
+"""A real OTLP/gRPC receiver on 127.0.0.1 for the delivery tests (logs, traces, metrics).
+
+It records every log record and span it is sent, can be made slow (a sleep per request) to
+create back-pressure, and can be stopped and started again on the same port to simulate a
+collector outage.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent import futures
+from typing import Any
+
+import grpc
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+
+def any_value(value: AnyValue) -> Any:
+    """An OTLP ``AnyValue`` as plain Python."""
+    kind = value.WhichOneof("value")
+    if kind is None:
+        return None
+    if kind == "kvlist_value":
+        return {kv.key: any_value(kv.value) for kv in value.kvlist_value.values}
+    if kind == "array_value":
+        return [any_value(v) for v in value.array_value.values]
+    return getattr(value, kind)
+
+
+def _attributes(pairs: Any) -> dict[str, Any]:
+    return {kv.key: any_value(kv.value) for kv in pairs}
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class OtlpReceiver:
+    """Logs, traces and metrics services on one gRPC port; records what arrives."""
+
+    def __init__(self, port: int | None = None, *, delay: float = 0.0, workers: int = 4) -> None:
+        self.port = port or free_port()
+        self.delay = delay
+        self._workers = workers
+        self.lock = threading.Lock()
+        self.logs: list[dict[str, Any]] = []
+        self.spans: list[dict[str, Any]] = []
+        self.metric_names: set[str] = set()
+        self.requests = 0
+        self._server: grpc.Server | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    # -- services -------------------------------------------------------------------------------
+    def _export_logs(self, request: Any, context: Any) -> Any:
+        if self.delay:
+            time.sleep(self.delay)
+        received = []
+        for rl in request.resource_logs:
+            resource = _attributes(rl.resource.attributes)
+            for sl in rl.scope_logs:
+                for lr in sl.log_records:
+                    received.append(
+                        {
+                            "resource": resource,
+                            "service": resource.get("service.name"),
+                            "scope": sl.scope.name,
+                            "severity_number": lr.severity_number,
+                            "severity_text": lr.severity_text,
+                            "body": any_value(lr.body),
+                            "attributes": _attributes(lr.attributes),
+                            "trace_id": lr.trace_id.hex(),
+                            "span_id": lr.span_id.hex(),
+                        }
+                    )
+        with self.lock:
+            self.logs.extend(received)
+            self.requests += 1
+        return logs_service_pb2.ExportLogsServiceResponse()
+
+    def _export_traces(self, request: Any, context: Any) -> Any:
+        received = []
+        for rs in request.resource_spans:
+            resource = _attributes(rs.resource.attributes)
+            for ss in rs.scope_spans:
+                for span in ss.spans:
+                    received.append(
+                        {
+                            "service": resource.get("service.name"),
+                            "name": span.name,
+                            "trace_id": span.trace_id.hex(),
+                            "span_id": span.span_id.hex(),
+                            "attributes": _attributes(span.attributes),
+                        }
+                    )
+        with self.lock:
+            self.spans.extend(received)
+        return trace_service_pb2.ExportTraceServiceResponse()
+
+    def _export_metrics(self, request: Any, context: Any) -> Any:
+        with self.lock:
+            for rm in request.resource_metrics:
+                for sm in rm.scope_metrics:
+                    self.metric_names.update(m.name for m in sm.metrics)
+        return metrics_service_pb2.ExportMetricsServiceResponse()
+
+    # -- control --------------------------------------------------------------------------------
+    def start(self) -> OtlpReceiver:
+        server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=self._workers),
+            options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)],
+        )
+        logs_servicer = logs_service_pb2_grpc.LogsServiceServicer()
+        logs_servicer.Export = self._export_logs  # type: ignore[method-assign]
+        trace_servicer = trace_service_pb2_grpc.TraceServiceServicer()
+        trace_servicer.Export = self._export_traces  # type: ignore[method-assign]
+        metrics_servicer = metrics_service_pb2_grpc.MetricsServiceServicer()
+        metrics_servicer.Export = self._export_metrics  # type: ignore[method-assign]
+        logs_service_pb2_grpc.add_LogsServiceServicer_to_server(logs_servicer, server)
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(trace_servicer, server)
+        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(metrics_servicer, server)
+        bound = server.add_insecure_port(f"127.0.0.1:{self.port}")
+        if bound != self.port:
+            server.stop(None)
+            raise OSError(f"could not bind 127.0.0.1:{self.port}")
+        server.start()
+        self._server = server
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop(grace=None).wait(5)
+            self._server = None
+
+    # -- reading --------------------------------------------------------------------------------
+    def snapshot(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.logs)
+
+    def wait_for(self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 15.0) -> bool:
+        """Poll until ``predicate(logs)`` holds; True if it did within ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate(self.snapshot()):
+                return True
+            time.sleep(0.05)
+        return predicate(self.snapshot())
