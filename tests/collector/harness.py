@@ -1,0 +1,503 @@
+"""Real processes and recording stand-ins for the collector tests.
+
+- :class:`Collector` runs the real ``aibos-otelcol`` on 127.0.0.1 ports picked at run time.
+- :class:`LokiStandIn` records what Loki's native OTLP endpoint (``POST /otlp/v1/logs``) would ingest, with
+  Loki's exact content-type rule, and can answer 503 for a while (an outage).
+- :class:`DatadogStandIn` records what Datadog's OTLP logs intake (``POST /v1/logs``, ``dd-api-key``) gets.
+- :class:`Prometheus` runs the real Prometheus (Debian package) scraping the collector.
+
+Everything listens on 127.0.0.1 only and is stopped by its context manager.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import json_format
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
+
+from tests.support.otlp_receiver import Record, Store, free_port
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIG_DIR = REPO / "collector-config"
+SENDER = Path(__file__).with_name("sender_service.py")
+RECORD_ID = "test.record_id"
+# A syntactically valid Datadog API key (32 hex characters); the stand-in checks it arrives unchanged.
+DD_API_KEY = "0123456789abcdef0123456789abcdef"
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
+    """Poll ``predicate`` until it is true or ``timeout`` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+def record_ids(records: list[Record]) -> Counter[str]:
+    """How many times each test record id arrived."""
+    return Counter(str(r.attributes[RECORD_ID]) for r in records if RECORD_ID in r.attributes)
+
+
+# ---------------------------------------------------------------------------------------------- stand-ins
+
+
+@dataclass
+class Request:
+    """One HTTP request a stand-in received."""
+
+    path: str
+    headers: dict[str, str]
+    status: int
+    at: float
+
+
+@dataclass
+class _OtlpState:
+    store: Store = field(default_factory=Store)
+    requests: list[Request] = field(default_factory=list)
+    fail_until: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class _OtlpHttpStandIn:
+    """A threaded HTTP server that accepts OTLP/HTTP protobuf logs on one path and records them."""
+
+    path = "/v1/logs"
+    ok_status = 200
+
+    def __init__(self) -> None:
+        self.state = state = _OtlpState()
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                data = self.rfile.read(length)
+                status = stand_in._status_for(self.path, dict(self.headers.items()))
+                with state.lock:
+                    state.requests.append(
+                        Request(self.path, dict(self.headers.items()), status, time.monotonic())
+                    )
+                if status == stand_in.ok_status:
+                    if self.headers.get("Content-Encoding") == "gzip":
+                        data = gzip.decompress(data)
+                    request = logs_service_pb2.ExportLogsServiceRequest()
+                    request.ParseFromString(data)
+                    state.store.add_logs(request)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def _status_for(self, path: str, headers: Mapping[str, str]) -> int:
+        if path != self.path:
+            return 404
+        if time.monotonic() < self.state.fail_until:
+            return 503
+        return self.ok_status
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def fail_for(self, seconds: float) -> None:
+        """Answer 503 Service Unavailable for the next ``seconds``."""
+        self.state.fail_until = time.monotonic() + seconds
+
+    def records(self) -> list[Record]:
+        return self.state.store.snapshot()
+
+    def requests(self) -> list[Request]:
+        with self.state.lock:
+            return list(self.state.requests)
+
+    def __enter__(self) -> _OtlpHttpStandIn:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+
+class LokiStandIn(_OtlpHttpStandIn):
+    """Loki's ``POST /otlp/v1/logs``: protobuf only with the exact content type, 204 on success.
+
+    Loki matches ``Content-Type`` exactly (``application/x-protobuf`` or ``application/json``; a
+    ``; charset=...`` suffix is a 400), accepts ``Content-Encoding: gzip`` and answers 204.
+    """
+
+    path = "/otlp/v1/logs"
+    ok_status = 204
+
+    def _status_for(self, path: str, headers: Mapping[str, str]) -> int:
+        status = super()._status_for(path, headers)
+        if status == self.ok_status and headers.get("Content-Type") != "application/x-protobuf":
+            return 400
+        return status
+
+    @property
+    def endpoint(self) -> str:
+        """What LOKI_ENDPOINT is set to (the collector appends /v1/logs)."""
+        return f"{self.base_url}/otlp"
+
+
+class DatadogStandIn(_OtlpHttpStandIn):
+    """Datadog's OTLP logs intake: ``POST /v1/logs`` (http/protobuf) authenticated by ``dd-api-key``."""
+
+    path = "/v1/logs"
+    ok_status = 202
+
+    def __init__(self, api_key: str = DD_API_KEY) -> None:
+        super().__init__()
+        self.api_key = api_key
+
+    def _status_for(self, path: str, headers: Mapping[str, str]) -> int:
+        status = super()._status_for(path, headers)
+        lowered = {k.lower(): v for k, v in headers.items()}
+        if status == self.ok_status and lowered.get("dd-api-key") != self.api_key:
+            return 403
+        if status == self.ok_status and lowered.get("content-type") != "application/x-protobuf":
+            return 415
+        return status
+
+    @property
+    def endpoint(self) -> str:
+        """What DD_LOGS_ENDPOINT is set to."""
+        return f"{self.base_url}/v1/logs"
+
+
+def read_file_backup(path: Path) -> list[Record]:
+    """Decode the file exporter's output (one OTLP-JSON ExportLogsServiceRequest per line), rotated too."""
+    store = Store()
+    for file in sorted(path.parent.glob(f"{path.stem}*{path.suffix}")):
+        for line in file.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                store.add_logs(json_format.Parse(line, logs_service_pb2.ExportLogsServiceRequest()))
+    return store.snapshot()
+
+
+# ---------------------------------------------------------------------------------------------- processes
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return 200 <= int(response.status) < 300
+    except OSError:
+        return False
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    """SIGTERM, then SIGKILL if it does not exit in time."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+@dataclass
+class CollectorPorts:
+    """Every port one collector listens on, picked free at run time."""
+
+    grpc: int = field(default_factory=free_port)
+    http: int = field(default_factory=free_port)
+    health: int = field(default_factory=free_port)
+    pprof: int = field(default_factory=free_port)
+    zpages: int = field(default_factory=free_port)
+    telemetry: int = field(default_factory=free_port)
+    metrics: int = field(default_factory=free_port)
+
+    def env(self) -> dict[str, str]:
+        return {
+            "AIBOS_OTLP_GRPC_ENDPOINT": f"127.0.0.1:{self.grpc}",
+            "AIBOS_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{self.http}",
+            "AIBOS_HEALTH_ENDPOINT": f"127.0.0.1:{self.health}",
+            "AIBOS_PPROF_ENDPOINT": f"127.0.0.1:{self.pprof}",
+            "AIBOS_ZPAGES_ENDPOINT": f"127.0.0.1:{self.zpages}",
+            "AIBOS_TELEMETRY_HOST": "127.0.0.1",
+            "AIBOS_TELEMETRY_PORT": str(self.telemetry),
+            "AIBOS_METRICS_ENDPOINT": f"127.0.0.1:{self.metrics}",
+        }
+
+
+# Short retries for tests: production defaults (5s..30s backoff) would make an outage test wait far longer.
+FAST_RETRY = {
+    "AIBOS_RETRY_INITIAL_INTERVAL": "200ms",
+    "AIBOS_RETRY_MAX_INTERVAL": "1s",
+    "AIBOS_EXPORT_TIMEOUT": "5s",
+    "AIBOS_BATCH_TIMEOUT": "100ms",
+    "AIBOS_BACKUP_FLUSH_INTERVAL": "100ms",
+}
+
+
+class Collector:
+    """The real aibos-otelcol with one config file, on 127.0.0.1; restartable with the same state."""
+
+    def __init__(self, binary: Path, config: Path, workdir: Path, env: Mapping[str, str], name: str) -> None:
+        self.binary = binary
+        self.config = config
+        self.workdir = workdir
+        self.name = name
+        self.ports = CollectorPorts()
+        self.storage_dir = workdir / f"{name}-queue"
+        self.backup_path = workdir / f"{name}-backup" / "logs.jsonl"
+        self.log_path = workdir / f"{name}.log"
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(workdir),
+            "AIBOS_STORAGE_DIR": str(self.storage_dir),
+            "AIBOS_BACKUP_PATH": str(self.backup_path),
+            **self.ports.env(),
+            **FAST_RETRY,
+            **env,
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    @property
+    def grpc_endpoint(self) -> str:
+        return f"127.0.0.1:{self.ports.grpc}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.backup_path.parent.mkdir(parents=True, exist_ok=True)
+        self.starts += 1
+        log = self.log_path.open("ab")
+        log.write(f"\n===== start #{self.starts}\n".encode())
+        log.flush()
+        self.proc = subprocess.Popen(
+            [str(self.binary), f"--config={self.config}"],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.workdir,
+        )
+        log.close()
+        health = f"http://127.0.0.1:{self.ports.health}/"
+        proc = self.proc
+        if not wait_for(lambda: proc.poll() is not None or _http_ok(health), timeout, 0.05):
+            raise RuntimeError(f"{self.name} not healthy within {timeout}s:\n{self.log_tail()}")
+        if proc.poll() is not None:
+            raise RuntimeError(f"{self.name} exited with {proc.returncode}:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc)
+            self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def metrics_text(self) -> str:
+        """The derived-metrics endpoint (prometheus exporter) as Prometheus text."""
+        url = f"http://127.0.0.1:{self.ports.metrics}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return str(response.read().decode())
+
+    def __enter__(self) -> Collector:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class Prometheus:
+    """The real Prometheus (Debian package) scraping one target every second, on 127.0.0.1."""
+
+    def __init__(self, workdir: Path, target: str) -> None:
+        self.binary = shutil.which("prometheus")
+        if self.binary is None:
+            raise RuntimeError("prometheus is not installed (scripts/install-debian-packages.sh installs it)")
+        self.port = free_port()
+        self.workdir = workdir / "prometheus"
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.config = self.workdir / "prometheus.yml"
+        self.config.write_text(scrape_config(target), encoding="utf-8")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Prometheus:
+        assert self.binary is not None
+        log = (self.workdir / "prometheus.log").open("wb")
+        self.proc = subprocess.Popen(
+            [
+                self.binary,
+                f"--config.file={self.config}",
+                f"--storage.tsdb.path={self.workdir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--storage.tsdb.retention.time=1h",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        if not wait_for(lambda: _http_ok(f"{self.url}/-/ready"), 20):
+            self.__exit__()
+            raise RuntimeError("prometheus did not become ready")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            stop_process(self.proc)
+            self.proc = None
+
+    def query(self, promql: str) -> list[dict[str, Any]]:
+        """Instant query; returns the ``result`` vector."""
+        url = f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+        with urllib.request.urlopen(url, timeout=5) as response:
+            body = json.load(response)
+        assert body["status"] == "success", body
+        return list(body["data"]["result"])
+
+
+def scrape_config(target: str) -> str:
+    """The shipped deploy/prometheus/prometheus.yml with its collector target pointed at ``target``."""
+    text = (REPO / "deploy" / "prometheus" / "prometheus.yml").read_text(encoding="utf-8")
+    assert "aibos-gateway:8889" in text and "scrape_interval: 15s" in text
+    return text.replace("aibos-gateway:8889", target).replace("scrape_interval: 15s", "scrape_interval: 1s")
+
+
+# ---------------------------------------------------------------------------------------------- sender
+
+
+def run_sender(
+    endpoint: str, *, service: str, count: int, run_id: str, protocol: str = "grpc", timeout: float = 60.0
+) -> list[dict[str, Any]]:
+    """Run sender_service.py as a separate process; returns the records it says it logged."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AIBOS_"))
+    }  # the sender is configured by its arguments only
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(SENDER),
+            f"--endpoint={endpoint}",
+            f"--protocol={protocol}",
+            f"--service={service}",
+            f"--count={count}",
+            f"--run-id={run_id}",
+        ],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"sender failed ({proc.returncode}):\n{proc.stderr.decode(errors='replace')}")
+    sent: list[dict[str, Any]] = json.loads(proc.stdout.decode().strip().splitlines()[-1])
+    return sent
+
+
+def by_id(records: list[Record]) -> dict[str, Record]:
+    return {str(r.attributes[RECORD_ID]): r for r in records if RECORD_ID in r.attributes}
+
+
+def iter_test_records(records: list[Record], run_id: str) -> Iterator[Record]:
+    return (r for r in records if str(r.attributes.get(RECORD_ID, "")).startswith(run_id))
+
+
+# ---------------------------------------------------------------------------------------------- raw client
+
+# Secrets a service without the SDK's redaction might log; the gateway's second line must mask each one.
+PLANTED_SECRETS = {
+    "aws_key": "AKIAIOSFODNN7EXAMPLE",
+    "bearer": "Bearer tok3n.abc-DEF_ghi",
+    "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTYifQ.c2lnbmF0dXJlLXRlc3Q",
+    "email": "jane.doe@example.com",
+    "card": "4111 1111 1111 1111",
+    "password": "password=hunter2-Secret",
+}
+
+
+def send_raw_secret_records(endpoint: str, run_id: str) -> list[str]:
+    """Send one record per planted secret over plain OTLP/gRPC (no SDK, so no first-line redaction).
+
+    Each secret appears in the body and in an ordinary attribute; each record also has an attribute whose
+    KEY marks it secret (``db.password``). Returns the record ids.
+    """
+    import grpc
+    from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+    from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
+    from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+
+    def kv(key: str, value: str) -> KeyValue:
+        return KeyValue(key=key, value=AnyValue(string_value=value))
+
+    ids = []
+    records = []
+    now = time.time_ns()
+    for i, (name, secret) in enumerate(sorted(PLANTED_SECRETS.items())):
+        record_id = f"{run_id}-{name}"
+        ids.append(record_id)
+        records.append(
+            LogRecord(
+                time_unix_nano=now + i,
+                severity_number=17,  # ERROR
+                severity_text="ERROR",
+                body=AnyValue(string_value=f"login failed for {secret} at step {i}"),
+                attributes=[
+                    kv(RECORD_ID, record_id),
+                    kv("detail", f"value {secret} end"),
+                    kv("db.password", "pw-9"),
+                ],
+            )
+        )
+    request = logs_service_pb2.ExportLogsServiceRequest(
+        resource_logs=[
+            ResourceLogs(
+                resource=Resource(
+                    attributes=[
+                        kv("service.name", "legacy-java"),
+                        kv("deployment.environment.name", "staging"),
+                    ]
+                ),
+                scope_logs=[ScopeLogs(log_records=records)],
+            )
+        ]
+    )
+    with grpc.insecure_channel(endpoint) as channel:
+        logs_service_pb2_grpc.LogsServiceStub(channel).Export(request, timeout=10)
+    return ids
