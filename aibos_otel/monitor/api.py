@@ -102,10 +102,9 @@ class ApiHandler(Handler):
                 "error_ratio": error_ratio,
                 "error_groups": store.error_group_count(),
             }
-        if m.alerts is not None:
-            handled = m.alerts_api(method, parts, query, self._body if method in ("POST", "PUT") else None)
-            if handled is not None:
-                return handled
+        handled = m.alerts_api(method, parts, query, self._body if method in ("POST", "PUT") else None)
+        if handled is not None:
+            return handled
         raise ApiError(404, f"no such route: {method} /api/{'/'.join(parts)}")
 
     def do_GET(self) -> None:  # noqa: N802 - http.server naming

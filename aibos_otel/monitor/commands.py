@@ -75,8 +75,15 @@ def run_monitor(args: argparse.Namespace) -> int:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
     )
+    from aibos_otel.policy.model import PolicyError, load_policy
+
     try:
-        monitor = Monitor(settings)
+        policy = load_policy(args.policy)
+    except PolicyError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    try:
+        monitor = Monitor(settings, policy)
     except (OSError, ValueError) as exc:
         print(f"aibos-otel: {exc}", file=sys.stderr)
         return 1
@@ -91,9 +98,12 @@ def run_monitor(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    print("aibos monitor is up:", flush=True)
+    print(f"aibos monitor is up (policy: {policy.origin}):", flush=True)
     for name, where in monitor.addresses().items():
         print(f"  {name:<10} {where}", flush=True)
+    on = [c.name for c in policy.channels.values() if c.enabled]
+    print(f"  rules      {', '.join(r.name for r in policy.rules if r.enabled) or 'none'}", flush=True)
+    print(f"  channels   {', '.join(on) or 'none'}", flush=True)
     try:
         while not stop.wait(0.5):
             pass

@@ -97,7 +97,8 @@ class Ingestor:
     rules: RuleSink | None = None
     alerts: AlertSink | None = None
     clock: Callable[[], int] = time.time_ns
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    """Held while a batch is derived; the periodic evaluation takes it too."""
 
     def ingest_logs(self, request: ExportLogsServiceRequest) -> IngestResult:
         """Derive everything from one logs export request."""
@@ -106,7 +107,7 @@ class Ingestor:
         errors: list[ErrorEvent] = []
         log_alerts: list[LogAlert] = []
         result = IngestResult()
-        with self._lock:
+        with self.lock:
             for rl in request.resource_logs:
                 base = resource_labels((kv.key, any_value(kv.value)) for kv in rl.resource.attributes)
                 service = base["service_name"]
@@ -212,7 +213,7 @@ class Ingestor:
                         )
                     )
         if errors:
-            with self._lock:
+            with self.lock:
                 changes = self.store.record_errors(errors)
                 if changes and self.alerts is not None:
                     self.alerts.error_group_changes(changes, receive_ns)

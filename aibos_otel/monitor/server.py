@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from prometheus_client.registry import CollectorRegistry
 
-from aibos_otel.monitor.api import make_api_server
+from aibos_otel.monitor.alerts import AlertManager, load_alerts
+from aibos_otel.monitor.api import ApiError, make_api_server
 from aibos_otel.monitor.httpserver import Server
 from aibos_otel.monitor.ingest import Ingestor
 from aibos_otel.monitor.metrics import DerivedMetrics
+from aibos_otel.monitor.notifiers import make_sender
+from aibos_otel.monitor.outbox import Dispatcher, Outbox
 from aibos_otel.monitor.receiver_grpc import GrpcReceiver
 from aibos_otel.monitor.receiver_http import make_http_receiver
+from aibos_otel.monitor.rules import RuleEngine
 from aibos_otel.monitor.settings import MonitorSettings
 from aibos_otel.monitor.store import Store
+from aibos_otel.policy.model import Policy, load_policy
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +30,21 @@ log = logging.getLogger(__name__)
 class Monitor:
     """Everything ``aibos-otel up`` runs. ``start()`` binds and serves; ``stop()`` undoes it."""
 
-    def __init__(self, settings: MonitorSettings) -> None:
+    def __init__(self, settings: MonitorSettings, policy: Policy | None = None) -> None:
         self.settings = settings
+        self.policy = policy if policy is not None else load_policy(None)
         self.metrics = DerivedMetrics()
         self.metrics_registry: CollectorRegistry = self.metrics.registry()
         self.store = Store(settings.database)
-        self.alerts: Any = None
-        self.ingestor = Ingestor(self.store, self.metrics)
+        self.outbox = Outbox(self.store)
+        self.alerts = AlertManager(self.policy, self.store, self.outbox, self.metrics)
+        self.rules = RuleEngine(self.policy.rules, self.alerts.on_samples)
+        self.ingestor = Ingestor(self.store, self.metrics, self.rules, self.alerts)
+        self.dispatcher = Dispatcher(
+            self.outbox,
+            {c.name: make_sender(c) for c in self.policy.channels.values() if c.enabled},
+            self.metrics,
+        )
         self.ready = False
         self._grpc: GrpcReceiver | None = None
         self._http: Server | None = None
@@ -59,6 +73,7 @@ class Monitor:
         except BaseException:
             self.stop()
             raise
+        self.dispatcher.start()
         if self._grpc:
             self._grpc.start()
         if self._http:
@@ -76,8 +91,12 @@ class Monitor:
             except Exception:
                 log.exception("periodic evaluation failed")
 
-    def tick(self) -> None:
+    def tick(self, now_ns: int | None = None) -> None:
         """Periodic work: window expiry, pending -> firing, escalation, repeats, resolves."""
+        now = now_ns if now_ns is not None else time.time_ns()
+        with self.ingestor.lock:
+            self.rules.evaluate_all(now)
+        self.alerts.tick(now)
 
     def refresh_gauges(self) -> None:
         """Update gauges that are read from state at scrape time."""
@@ -87,6 +106,48 @@ class Monitor:
         self, method: str, parts: list[str], query: dict[str, str], body: Callable[[], Any] | None
     ) -> tuple[int, Any] | None:
         """Alert, rule and silence routes; ``None`` when the route is not one of them."""
+        now = time.time_ns()
+        if parts == ["alerts"] and method == "GET":
+            if query.get("state") == "all":
+                return 200, {"alerts": [a.public() for a in load_alerts(self.store, include_resolved=True)]}
+            return 200, {"alerts": [a.public() for a in self.alerts.snapshot()]}
+        if parts == ["rules"] and method == "GET":
+            active = self.alerts.snapshot()
+            rules = []
+            for rule in self.policy.rules:
+                mine = [a for a in active if a.rule == rule.name]
+                state = next(
+                    (s for s in ("firing", "pending") if any(a.state == s for a in mine)), "inactive"
+                )
+                rules.append(
+                    {
+                        "name": rule.name,
+                        "expr": rule.expr_text,
+                        "for_ns": rule.for_ns,
+                        "labels": dict(rule.labels),
+                        "annotations": dict(rule.annotations),
+                        "channels": list(rule.channels or ()),
+                        "enabled": rule.enabled,
+                        "state": state,
+                        "active": len(mine),
+                    }
+                )
+            return 200, {"rules": rules, "policy": self.policy.origin}
+        if parts == ["silences"] and method == "GET":
+            return 200, {"silences": [s.public(now) for s in self.alerts.silences]}
+        if parts == ["silences"] and method == "POST" and body is not None:
+            spec = body()
+            if not isinstance(spec, dict):
+                raise ApiError(400, "a silence is a JSON object")
+            try:
+                silence = self.alerts.add_silence(spec, now)
+            except ValueError as exc:
+                raise ApiError(400, str(exc)) from None
+            return 200, silence.public(now)
+        if len(parts) == 2 and parts[0] == "silences" and method == "DELETE":
+            if not self.alerts.expire_silence(parts[1], now):
+                raise ApiError(404, f"no silence {parts[1]}")
+            return 200, {"id": parts[1], "status": "expired"}
         return None
 
     def addresses(self) -> dict[str, str]:
@@ -115,6 +176,7 @@ class Monitor:
             if server is not None:
                 server.stop()
         self._http = self._api = None
+        self.dispatcher.stop()
         if self._ticker is not None:
             self._ticker.join(timeout=5)
             self._ticker = None

@@ -31,7 +31,7 @@ CHANNEL_TYPES: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "pagerduty": (("routing_key",), {"url": "https://events.pagerduty.com/v2/enqueue"}),
     "email": (
         ("host", "from", "to"),
-        {"port": 587, "starttls": True, "username": "", "password": "", "timeout": "10s"},
+        {"port": 587, "starttls": True, "username": "", "password": "", "timeout": "10s", "ca_file": ""},
     ),
     "webhook": (("url",), {"headers": {}}),
     "alertmanager": (("url",), {}),
@@ -97,6 +97,12 @@ class Rule:
     escalation: tuple[EscalationStep, ...] | None = None
     immediate: bool = False
     enabled: bool = True
+
+    def escalation_steps(self) -> tuple[tuple[int, tuple[str, ...]], ...] | None:
+        """``(after_ns, channels)`` steps, or ``None`` for "every channel at once"."""
+        if self.immediate or not self.escalation:
+            return None
+        return tuple((step.after_ns, step.channels) for step in self.escalation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,7 +305,10 @@ class _Validator:
                 if key in body:
                     options[key] = body[key]
             if ctype == "email":
-                if not isinstance(options["port"], int) or isinstance(options["port"], bool):
+                port = options["port"]
+                if isinstance(port, str) and port.isdigit():
+                    port = options["port"] = int(port)  # from ${ENV} substitution
+                if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
                     self.issue((*path, "port"), "must be a port number")
                 options["starttls"] = self.boolean(body.get("starttls"), (*path, "starttls"), True)
                 options["timeout_ns"] = self.duration(options.pop("timeout"), (*path, "timeout"), 10**10)

@@ -1,0 +1,551 @@
+"""Alert lifecycle: pending -> firing -> resolved, deduplication, escalation, repeats, silences.
+
+An alert is identified by its *key* (rule name + group labels): while one is pending or
+firing, more samples for the same key update it instead of opening another (dedup). Each
+episode is one row in the ``alerts`` table, written together with the outbox rows of the
+notifications it causes, in one transaction: after a crash, the alert is still firing, the
+channels it already paged are remembered (no duplicate page), and undelivered notifications
+are still in the outbox.
+
+Notification plan: a rule's ``escalation`` steps (``after`` firing for that long, notify those
+channels); ``escalation: immediate`` or no escalation means every channel at once. Channels
+come from the rule (or the record's ``alert.channels``), else the first matching routes, else
+the default channels. A channel already notified is notified again after ``repeat_interval``
+(Alertmanager channels every minute, since Alertmanager resolves alerts that are not re-sent).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from aibos_otel.monitor.ingest import LogAlert
+from aibos_otel.monitor.metrics import DerivedMetrics
+from aibos_otel.monitor.outbox import Outbox
+from aibos_otel.monitor.redact import redact_text
+from aibos_otel.monitor.rules import Sample
+from aibos_otel.monitor.store import GroupChange, Store
+from aibos_otel.policy.logql import parse_duration
+from aibos_otel.policy.model import Policy, Rule
+from aibos_otel.policy.templates import render
+
+ALERTMANAGER_RESEND_NS = 60 * 10**9
+ACTIVE_STATES = ("pending", "firing")
+
+
+@dataclass
+class Alert:
+    """One alert episode."""
+
+    id: str
+    key: str
+    rule: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    state: str
+    value: float
+    active_at_ns: int
+    updated_at_ns: int
+    fired_at_ns: int | None = None
+    resolved_at_ns: int | None = None
+    last_seen_ns: int = 0
+    source: str = "rule"  # rule | log | error_group
+    steps: list[tuple[int, list[str]]] = field(default_factory=list)
+    notified: dict[str, int] = field(default_factory=dict)
+    for_ns: int = 0
+    resolve_after_ns: int = 0  # log and error-group alerts resolve after this long without a new record
+    silenced: bool = False
+
+    def data(self) -> str:
+        """The JSON column."""
+        return json.dumps(
+            {
+                "last_seen_ns": self.last_seen_ns,
+                "source": self.source,
+                "steps": self.steps,
+                "notified": self.notified,
+                "for_ns": self.for_ns,
+                "resolve_after_ns": self.resolve_after_ns,
+                "silenced": self.silenced,
+            }
+        )
+
+    def public(self) -> dict[str, Any]:
+        """The API view."""
+        out = asdict(self)
+        out.pop("steps")
+        out["channels_notified"] = sorted(out.pop("notified"))
+        return out
+
+
+def alert_key(rule: str, labels: Mapping[str, str]) -> str:
+    """Identity of an alert for deduplication (also the PagerDuty dedup key)."""
+    text = rule + "\x00" + "\x00".join(f"{k}={v}" for k, v in sorted(labels.items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _row_to_alert(row: Any) -> Alert:
+    data = json.loads(row["data"])
+    return Alert(
+        id=row["id"],
+        key=row["key"],
+        rule=row["rule"],
+        labels=json.loads(row["labels"]),
+        annotations=json.loads(row["annotations"]),
+        state=row["state"],
+        value=row["value"],
+        active_at_ns=row["active_at_ns"],
+        updated_at_ns=row["updated_at_ns"],
+        fired_at_ns=row["fired_at_ns"],
+        resolved_at_ns=row["resolved_at_ns"],
+        last_seen_ns=data["last_seen_ns"],
+        source=data["source"],
+        steps=[(int(a), list(c)) for a, c in data["steps"]],
+        notified={k: int(v) for k, v in data["notified"].items()},
+        for_ns=data["for_ns"],
+        resolve_after_ns=data["resolve_after_ns"],
+        silenced=data.get("silenced", False),
+    )
+
+
+def load_alerts(store: Store, *, include_resolved: bool = False, limit: int = 500) -> list[Alert]:
+    """Alerts from the store, newest first."""
+    where = "" if include_resolved else " WHERE state IN ('pending', 'firing')"
+    rows = store.query(f"SELECT * FROM alerts{where} ORDER BY active_at_ns DESC LIMIT ?", (limit,))
+    return [_row_to_alert(r) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """Mutes notifications for alerts whose labels match every matcher, between two times."""
+
+    id: str
+    matchers: tuple[tuple[str, str, bool], ...]  # (label, value, is_regex)
+    starts_at_ns: int
+    ends_at_ns: int
+    created_by: str
+    comment: str
+
+    def active(self, now_ns: int) -> bool:
+        """In force now?"""
+        return self.starts_at_ns <= now_ns < self.ends_at_ns
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        """Do the labels match every matcher?"""
+        for name, value, is_regex in self.matchers:
+            actual = labels.get(name, "")
+            if is_regex:
+                if re.fullmatch(value, actual) is None:
+                    return False
+            elif actual != value:
+                return False
+        return True
+
+    def public(self, now_ns: int) -> dict[str, Any]:
+        """The API view."""
+        return {
+            "id": self.id,
+            "matchers": [{"name": n, "value": v, "isRegex": r} for n, v, r in self.matchers],
+            "starts_at_ns": self.starts_at_ns,
+            "ends_at_ns": self.ends_at_ns,
+            "created_by": self.created_by,
+            "comment": self.comment,
+            "status": "active"
+            if self.active(now_ns)
+            else ("pending" if now_ns < self.starts_at_ns else "expired"),
+        }
+
+
+class AlertManager:
+    """Owns active alerts; called by the rule engine, the ingest path, the tick and the API."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        store: Store,
+        outbox: Outbox,
+        metrics: DerivedMetrics,
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.policy = policy
+        self.store = store
+        self.outbox = outbox
+        self.metrics = metrics
+        self.clock = clock
+        self.started_ns = clock()
+        self._lock = threading.RLock()
+        self.active: dict[str, Alert] = {a.key: a for a in load_alerts(store)}
+        self.silences: list[Silence] = self._load_silences()
+        self._range_ns = {r.name: r.expr.range_agg.range_ns for r in policy.rules}
+        self._update_gauges()
+
+    # -- inputs -----------------------------------------------------------------------------
+    def on_samples(self, rule: Rule, samples: Sequence[Sample], now_ns: int, complete: bool) -> None:
+        """Rule results: samples are the groups whose value passes the comparison."""
+        with self._lock:
+            changed: list[Alert] = []
+            seen: set[str] = set()
+            for sample in samples:
+                labels = {**rule.labels, **sample.labels, "alertname": rule.name}
+                key = alert_key(rule.name, sample.labels)
+                seen.add(key)
+                alert = self.active.get(key)
+                if alert is None:
+                    alert = self._new_alert(key, rule.name, labels, "rule", now_ns)
+                    alert.for_ns = rule.for_ns
+                    alert.steps = self._plan(rule.channels, rule.escalation_steps(), labels)
+                    self.active[key] = alert
+                alert.value = sample.value
+                alert.last_seen_ns = now_ns
+                alert.annotations = {
+                    k: redact_text(render(v, labels, sample.value)) for k, v in rule.annotations.items()
+                }
+                changed.append(alert)
+            if complete:
+                warm = now_ns - self.started_ns >= self._range_ns.get(rule.name, 0)
+                for alert in list(self.active.values()):
+                    if alert.source != "rule" or alert.rule != rule.name or alert.key in seen:
+                        continue
+                    if alert.state == "pending":
+                        alert.state = "inactive"  # never fired: dropped without notice, as in Prometheus
+                        alert.resolved_at_ns = now_ns
+                        changed.append(alert)
+                    elif warm:
+                        # after a restart the window is empty until it has run for a whole range:
+                        # an empty window then means "not seen yet", not "resolved"
+                        self._resolve(alert, now_ns)
+                        changed.append(alert)
+            self._advance(changed, now_ns)
+
+    def log_alerts(self, records: Sequence[LogAlert], now_ns: int) -> None:
+        """Records carrying ``alert.*`` attributes fire at once with their own channels."""
+        with self._lock:
+            changed = []
+            for rec in records:
+                attrs = rec.attributes
+                name = str(attrs.get("name") or "log-alert")
+                level = rec.labels.get("level", "")
+                severity = str(attrs.get("severity") or ("critical" if level == "fatal" else "warning"))
+                group = {
+                    k: rec.labels[k]
+                    for k in ("service_name", "deployment_environment", "level")
+                    if rec.labels.get(k)
+                }
+                group["severity"] = severity
+                key = alert_key(name, {**group, "body": rec.body})
+                alert = self.active.get(key)
+                if alert is None:
+                    labels = {**group, "alertname": name}
+                    alert = self._new_alert(key, name, labels, "log", now_ns)
+                    alert.resolve_after_ns = self.policy.alerting.resolve_after_ns
+                    channels = _as_names(attrs.get("channels"))
+                    escalation = attrs.get("escalation")
+                    steps: tuple[tuple[int, tuple[str, ...]], ...] | None = None
+                    if isinstance(escalation, str) and escalation not in ("", "immediate"):
+                        steps = _parse_escalation(escalation)
+                    alert.steps = self._plan(channels or None, steps, labels)
+                    self.active[key] = alert
+                alert.value += 1
+                alert.last_seen_ns = now_ns
+                alert.annotations = {"summary": redact_text(rec.body)}
+                changed.append(alert)
+            self._advance(changed, now_ns)
+
+    def error_group_changes(self, changes: Sequence[GroupChange], now_ns: int) -> None:
+        """New and regressed error groups alert when the policy says so."""
+        cfg = self.policy.alerting.error_groups
+        with self._lock:
+            changed = []
+            for change in changes:
+                if (change.kind == "new" and not cfg.on_new) or (
+                    change.kind == "regression" and not cfg.on_regression
+                ):
+                    continue
+                name = "new-error-group" if change.kind == "new" else "error-regression"
+                labels = {
+                    "alertname": name,
+                    "fingerprint": change.fingerprint,
+                    "service_name": change.service,
+                    "severity": cfg.severity,
+                }
+                if change.environment:
+                    labels["deployment_environment"] = change.environment
+                key = alert_key(name, labels)
+                if key in self.active:
+                    continue
+                alert = self._new_alert(key, name, labels, "error_group", now_ns)
+                alert.resolve_after_ns = self.policy.alerting.resolve_after_ns
+                alert.value = 1
+                what = "New error" if change.kind == "new" else "Error is back after being resolved"
+                alert.annotations = {
+                    "summary": redact_text(
+                        f"{what} in {change.service}: {change.exc_type or 'error'}: {change.message}"[:500]
+                    ),
+                    "fingerprint": change.fingerprint,
+                }
+                alert.steps = self._plan(cfg.channels, None, labels)
+                self.active[key] = alert
+                changed.append(alert)
+            self._advance(changed, now_ns)
+
+    def tick(self, now_ns: int) -> None:
+        """Time-driven transitions: pending -> firing, escalation, repeats, quiet resolves, silences."""
+        with self._lock:
+            changed = []
+            for alert in list(self.active.values()):
+                if alert.resolve_after_ns and now_ns - alert.last_seen_ns >= alert.resolve_after_ns:
+                    self._resolve(alert, now_ns)
+                changed.append(alert)
+            self._advance(changed, now_ns, persist_only_if_changed=True)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def _new_alert(self, key: str, rule: str, labels: dict[str, str], source: str, now_ns: int) -> Alert:
+        return Alert(
+            id=f"{key}-{now_ns}",
+            key=key,
+            rule=rule,
+            labels=labels,
+            annotations={},
+            state="pending",
+            value=0.0,
+            active_at_ns=now_ns,
+            updated_at_ns=now_ns,
+            last_seen_ns=now_ns,
+            source=source,
+        )
+
+    def _plan(
+        self,
+        channels: Sequence[str] | None,
+        steps: Sequence[tuple[int, Sequence[str]]] | None,
+        labels: Mapping[str, str],
+    ) -> list[tuple[int, list[str]]]:
+        if steps:
+            return [(after, list(chans)) for after, chans in steps]
+        if channels is None:
+            routed: list[str] = []
+            for route in self.policy.alerting.routes:
+                if route.matches(labels):
+                    routed.extend(c for c in route.channels if c not in routed)
+                    if not route.continue_:
+                        break
+            channels = routed or list(self.policy.alerting.default_channels)
+        return [(0, list(channels))]
+
+    def _resolve(self, alert: Alert, now_ns: int) -> None:
+        if alert.state == "firing":
+            alert.state = "resolved"
+        else:
+            alert.state = "inactive"
+        alert.resolved_at_ns = now_ns
+
+    def _repeat_ns(self, channel: str) -> int:
+        spec = self.policy.channels.get(channel)
+        if spec is not None and spec.type == "alertmanager":
+            return min(ALERTMANAGER_RESEND_NS, self.policy.alerting.repeat_interval_ns)
+        return self.policy.alerting.repeat_interval_ns
+
+    def is_silenced(self, labels: Mapping[str, str], now_ns: int) -> bool:
+        """Does an active silence match?"""
+        return any(s.active(now_ns) and s.matches(labels) for s in self.silences)
+
+    def _advance(
+        self, alerts: Iterable[Alert], now_ns: int, *, persist_only_if_changed: bool = False
+    ) -> None:
+        """Apply due transitions and notifications, then persist alerts and outbox rows together."""
+        to_write: dict[str, Alert] = {}
+        notes: list[tuple[str, Alert, str]] = []
+        for alert in alerts:
+            before = (alert.state, alert.silenced, len(notes), dict(alert.notified))
+            if alert.state == "pending" and now_ns - alert.active_at_ns >= alert.for_ns:
+                alert.state = "firing"
+                alert.fired_at_ns = now_ns
+            alert.silenced = self.is_silenced(alert.labels, now_ns)
+            if alert.state == "firing" and not alert.silenced:
+                fired = alert.fired_at_ns or now_ns
+                for after, channels in alert.steps:
+                    if now_ns - fired < after:
+                        continue
+                    for channel in channels:
+                        spec = self.policy.channels.get(channel)
+                        if spec is None or not spec.enabled:
+                            continue
+                        last = alert.notified.get(channel)
+                        if last is None or now_ns - last >= self._repeat_ns(channel):
+                            notes.append((channel, alert, "firing"))
+                            alert.notified[channel] = now_ns
+            elif alert.state == "firing":
+                pass  # silenced: nothing is sent; once the silence ends the due channels get it
+            if alert.state in ("resolved", "inactive"):
+                for channel in alert.notified:
+                    spec = self.policy.channels.get(channel)
+                    if spec is not None and spec.enabled and spec.send_resolved:
+                        notes.append((channel, alert, "resolved"))
+                self.active.pop(alert.key, None)
+            after_state = (alert.state, alert.silenced, len(notes), alert.notified)
+            if not persist_only_if_changed or before != after_state:
+                alert.updated_at_ns = now_ns
+                to_write[alert.id] = alert
+        if not to_write:
+            return
+        with self.store.transaction() as db:
+            for alert in to_write.values():
+                if alert.state == "inactive" and alert.fired_at_ns is None:
+                    db.execute("DELETE FROM alerts WHERE id=?", (alert.id,))
+                    continue
+                db.execute(
+                    "INSERT INTO alerts (id, key, rule, labels, annotations, state, value, active_at_ns, "
+                    "fired_at_ns, resolved_at_ns, updated_at_ns, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
+                    "ON CONFLICT(id) DO UPDATE SET labels=excluded.labels, annotations=excluded.annotations, "
+                    "state=excluded.state, value=excluded.value, fired_at_ns=excluded.fired_at_ns, "
+                    "resolved_at_ns=excluded.resolved_at_ns, updated_at_ns=excluded.updated_at_ns, "
+                    "data=excluded.data",
+                    (
+                        alert.id,
+                        alert.key,
+                        alert.rule,
+                        json.dumps(alert.labels),
+                        json.dumps(alert.annotations),
+                        alert.state,
+                        alert.value,
+                        alert.active_at_ns,
+                        alert.fired_at_ns,
+                        alert.resolved_at_ns,
+                        alert.updated_at_ns,
+                        alert.data(),
+                    ),
+                )
+            for channel, alert, kind in notes:
+                self.outbox.enqueue(
+                    db,
+                    channel=channel,
+                    alert_id=alert.id,
+                    kind=kind,
+                    alert=alert.public(),
+                    due_ns=now_ns + self.policy.alerting.group_wait_ns,
+                )
+        if notes:
+            self.outbox.wake({c for c, _, _ in notes})
+        self._update_gauges()
+
+    def _update_gauges(self) -> None:
+        self.metrics.gauges["alerts_firing"] = float(
+            sum(1 for a in self.active.values() if a.state == "firing")
+        )
+        self.metrics.gauges["alerts_pending"] = float(
+            sum(1 for a in self.active.values() if a.state == "pending")
+        )
+
+    # -- silences -----------------------------------------------------------------------------
+    def _load_silences(self) -> list[Silence]:
+        rows = self.store.query("SELECT * FROM silences ORDER BY created_at_ns")
+        return [
+            Silence(
+                r["id"],
+                tuple((m[0], m[1], bool(m[2])) for m in json.loads(r["matchers"])),
+                r["starts_at_ns"],
+                r["ends_at_ns"],
+                r["created_by"],
+                r["comment"],
+            )
+            for r in rows
+        ]
+
+    def add_silence(self, spec: Mapping[str, Any], now_ns: int) -> Silence:
+        """Create a silence from an API body; raises ``ValueError`` when it is invalid."""
+        raw = spec.get("matchers")
+        if isinstance(raw, dict):
+            raw = [{"name": k, "value": v, "isRegex": False} for k, v in raw.items()]
+        if not isinstance(raw, list) or not raw:
+            raise ValueError("matchers: a non-empty list of {name, value, isRegex} (or a label->value map)")
+        matchers = []
+        for m in raw:
+            if (
+                not isinstance(m, dict)
+                or not isinstance(m.get("name"), str)
+                or not isinstance(m.get("value"), str)
+            ):
+                raise ValueError("each matcher needs a string name and value")
+            is_regex = bool(m.get("isRegex", False))
+            if is_regex:
+                try:
+                    re.compile(m["value"])
+                except re.error as exc:
+                    raise ValueError(f"matcher {m['name']}: invalid regular expression: {exc}") from None
+            matchers.append((m["name"], m["value"], is_regex))
+        starts = int(spec.get("starts_at_ns") or now_ns)
+        if "ends_at_ns" in spec:
+            ends = int(spec["ends_at_ns"])
+        else:
+            ends = starts + parse_duration(str(spec.get("duration", "1h")))
+        if ends <= starts:
+            raise ValueError("a silence must end after it starts")
+        silence = Silence(
+            uuid.uuid4().hex,
+            tuple(matchers),
+            starts,
+            ends,
+            str(spec.get("createdBy") or spec.get("created_by") or "api"),
+            str(spec.get("comment") or ""),
+        )
+        with self._lock:
+            with self.store.transaction() as db:
+                db.execute(
+                    "INSERT INTO silences VALUES (?,?,?,?,?,?,?)",
+                    (
+                        silence.id,
+                        json.dumps(matchers),
+                        starts,
+                        ends,
+                        silence.created_by,
+                        silence.comment,
+                        now_ns,
+                    ),
+                )
+            self.silences.append(silence)
+        return silence
+
+    def expire_silence(self, silence_id: str, now_ns: int) -> bool:
+        """End a silence now; False when unknown."""
+        with self._lock:
+            for i, s in enumerate(self.silences):
+                if s.id == silence_id:
+                    ended = Silence(
+                        s.id, s.matchers, s.starts_at_ns, min(s.ends_at_ns, now_ns), s.created_by, s.comment
+                    )
+                    self.silences[i] = ended
+                    with self.store.transaction() as db:
+                        db.execute("UPDATE silences SET ends_at_ns=? WHERE id=?", (ended.ends_at_ns, s.id))
+                    return True
+        return False
+
+    def snapshot(self) -> list[Alert]:
+        """Active alerts (pending and firing)."""
+        with self._lock:
+            return sorted(self.active.values(), key=lambda a: a.active_at_ns, reverse=True)
+
+
+def _as_names(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(value, list):
+        return [str(v) for v in value if v]
+    return []
+
+
+def _parse_escalation(text: str) -> tuple[tuple[int, tuple[str, ...]], ...] | None:
+    """``alert.escalation`` as JSON ``[{"after": "5m", "channels": ["pagerduty"]}]``; None if unusable."""
+    try:
+        steps = json.loads(text)
+        return tuple(
+            (parse_duration(str(s.get("after", "0s"))), tuple(_as_names(s.get("channels")))) for s in steps
+        )
+    except (ValueError, TypeError, AttributeError):
+        return None

@@ -1,0 +1,207 @@
+"""Alert lifecycle with a controlled clock: pending/firing/resolved, dedup, repeat, escalation,
+silences, error-group and record alerts, and state that survives a restart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aibos_otel.monitor.alerts import AlertManager
+from aibos_otel.monitor.ingest import LogAlert
+from aibos_otel.monitor.metrics import DerivedMetrics
+from aibos_otel.monitor.outbox import Outbox
+from aibos_otel.monitor.rules import RuleEngine
+from aibos_otel.monitor.store import GroupChange, Store
+from aibos_otel.policy.model import parse_policy
+
+S = 10**9
+
+POLICY = """
+channels:
+  chat: {type: webhook, url: "http://127.0.0.1:9/chat"}
+  pager: {type: webhook, url: "http://127.0.0.1:9/pager"}
+  mail: {type: webhook, url: "http://127.0.0.1:9/mail", send_resolved: false}
+alerting:
+  repeat_interval: 1h
+  resolve_after: 1m
+  default_channels: [chat]
+  routes:
+    - match: {severity: critical}
+      channels: [pager]
+      continue: true
+    - match_re: {service_name: "pay.*"}
+      channels: [mail]
+rules:
+  - name: slow-burn
+    expr: sum by (service_name) (count_over_time({level="error"}[10s])) > 2
+    for: 5s
+    labels: {severity: warning}
+    annotations: {summary: "{{ $labels.service_name }} has {{ $value }} errors"}
+    channels: [chat]
+  - name: fatal
+    expr: sum by (service_name) (count_over_time({level="fatal"}[10s])) > 0
+    labels: {severity: critical}
+    escalation:
+      - {after: 0s, channels: [chat]}
+      - {after: 30s, channels: [pager]}
+  - name: routed
+    expr: count_over_time({level="warn"}[10s]) > 0
+    labels: {severity: critical}
+"""
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000 * S
+
+    def __call__(self) -> int:
+        return self.now
+
+
+class Harness:
+    def __init__(self, path: Path, clock: Clock) -> None:
+        self.clock = clock
+        self.store = Store(path)
+        self.policy = parse_policy(POLICY, env={})
+        self.alerts = AlertManager(self.policy, self.store, Outbox(self.store), DerivedMetrics(), clock)
+        self.engine = RuleEngine(self.policy.rules, self.alerts.on_samples)
+
+    def log(self, level: str, service: str = "api", n: int = 1) -> None:
+        for feed in self.engine.feeds_for({"level": level, "service_name": service}):
+            for _ in range(n):
+                feed.offer("x", self.clock.now)
+        self.engine.after_batch(self.clock.now)
+
+    def tick(self, advance_s: float = 0) -> None:
+        self.clock.now += int(advance_s * S)
+        self.engine.evaluate_all(self.clock.now)
+        self.alerts.tick(self.clock.now)
+
+    def sent(self) -> list[tuple[str, str, str]]:
+        rows = self.store.query("SELECT channel, kind, payload FROM outbox ORDER BY id")
+        return [(r["channel"], r["kind"], json.loads(r["payload"])["rule"]) for r in rows]
+
+    def states(self) -> dict[str, str]:
+        return {a.rule: a.state for a in self.alerts.snapshot()}
+
+
+@pytest.fixture
+def h(tmp_path: Path) -> Any:
+    harness = Harness(tmp_path / "db.sqlite3", Clock())
+    yield harness
+    harness.store.close()
+
+
+def test_pending_then_firing_then_resolved(h: Harness) -> None:
+    h.log("error", n=3)
+    assert h.states() == {"slow-burn": "pending"}
+    h.tick(2)
+    assert h.states() == {"slow-burn": "pending"} and h.sent() == []
+    h.log("error", n=5)  # more samples: still one alert (dedup)
+    h.tick(3.5)
+    assert h.states() == {"slow-burn": "firing"}
+    assert h.sent() == [("chat", "firing", "slow-burn")]
+    (alert,) = h.alerts.snapshot()
+    assert alert.annotations["summary"] == "api has 8 errors" and alert.labels["severity"] == "warning"
+    h.tick(11)  # the window emptied
+    assert h.states() == {}
+    assert h.sent()[-1] == ("chat", "resolved", "slow-burn")
+    history = h.store.query("SELECT state FROM alerts")
+    assert [r["state"] for r in history] == ["resolved"]
+
+
+def test_pending_that_clears_never_notifies(h: Harness) -> None:
+    h.log("error", n=3)
+    h.tick(11)
+    assert h.states() == {} and h.sent() == []
+    assert h.store.query("SELECT COUNT(*) FROM alerts")[0][0] == 0
+
+
+def test_escalation_steps_and_repeat(h: Harness) -> None:
+    h.log("fatal")
+    assert h.states() == {"fatal": "firing"}
+    assert h.sent() == [("chat", "firing", "fatal")]
+    for _ in range(5):  # still firing for 29 s: no page yet, no repeat
+        h.log("fatal")
+        h.tick(5.8)
+    assert h.sent() == [("chat", "firing", "fatal")]
+    h.log("fatal")
+    h.tick(1.5)
+    assert h.sent() == [("chat", "firing", "fatal"), ("pager", "firing", "fatal")]
+    # repeat after repeat_interval (1h), only while firing
+    h.clock.now += 3600 * S
+    h.log("fatal")
+    h.tick(0)
+    assert h.sent()[-2:] == [("chat", "firing", "fatal"), ("pager", "firing", "fatal")]
+
+
+def test_routes_and_separate_groups(h: Harness) -> None:
+    h.log("warn", service="payments")
+    h.log("warn", service="api")
+    sent = h.sent()
+    # critical -> pager (continue) and payments matches the regex route -> mail
+    assert sorted(c for c, _, r in sent if r == "routed") == ["mail", "pager", "pager"]
+    assert len(h.alerts.snapshot()) == 2
+
+
+def test_silence_mutes_then_releases(h: Harness) -> None:
+    silence = h.alerts.add_silence({"matchers": {"alertname": "fatal"}, "duration": "20s"}, h.clock.now)
+    h.log("fatal")
+    assert h.states() == {"fatal": "firing"} and h.sent() == []
+    assert h.alerts.snapshot()[0].silenced
+    h.log("fatal")
+    h.tick(21)  # silence over, still firing: the due channel is told now
+    h.log("fatal")
+    h.tick(0)
+    assert ("chat", "firing", "fatal") in h.sent()
+    assert h.alerts.expire_silence(silence.id, h.clock.now)
+    with pytest.raises(ValueError):
+        h.alerts.add_silence({"matchers": []}, h.clock.now)
+
+
+def test_error_group_and_record_alerts(h: Harness) -> None:
+    h.alerts.error_group_changes(
+        [GroupChange("f" * 32, "new", "ValueError", "bad", "api", "prod")], h.clock.now
+    )
+    h.alerts.error_group_changes(
+        [GroupChange("f" * 32, "new", "ValueError", "bad", "api", "prod")], h.clock.now
+    )  # dedup
+    labels = {"service_name": "api", "level": "error"}
+    h.alerts.log_alerts(
+        [LogAlert(labels, {"severity": "critical", "channels": "mail,pager"}, "card declined", h.clock.now)],
+        h.clock.now,
+    )
+    sent = h.sent()
+    assert sent.count(("chat", "firing", "new-error-group")) == 1
+    assert sorted(c for c, _, r in sent if r == "log-alert") == ["mail", "pager"]
+    h.tick(61)  # quiet for resolve_after
+    assert h.states() == {}
+    resolved = [(c, r) for c, k, r in h.sent() if k == "resolved"]
+    # mail has send_resolved: false
+    assert sorted(resolved) == [("chat", "new-error-group"), ("pager", "log-alert")]
+
+
+def test_state_survives_restart_without_duplicate_page(tmp_path: Path) -> None:
+    clock = Clock()
+    first = Harness(tmp_path / "db.sqlite3", clock)
+    for _ in range(7):  # firing for 35 s: chat at once, pager after 30 s
+        first.log("fatal")
+        first.tick(5)
+    before = first.sent()
+    assert before == [("chat", "firing", "fatal"), ("pager", "firing", "fatal")]
+    first.store.close()
+    clock.now += 2 * S
+    second = Harness(tmp_path / "db.sqlite3", clock)  # a new process: windows are empty
+    assert second.states() == {"fatal": "firing"}
+    second.tick(1)  # the empty window must not resolve during warm-up
+    assert second.states() == {"fatal": "firing"}
+    second.log("fatal")
+    second.tick(1)
+    assert second.sent() == before  # no duplicate page
+    second.tick(11)  # warm and quiet: resolves now
+    assert second.states() == {}
+    assert [k for _, k, _ in second.sent()[2:]] == ["resolved", "resolved"]
+    second.store.close()
