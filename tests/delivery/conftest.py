@@ -38,12 +38,19 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_python(script: Path, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_python(
+    script: Path, env: dict[str, str], *args: str, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """Run ``script`` with the project's interpreter (repository root importable)."""
     env = dict(env)
     env["PYTHONPATH"] = str(ROOT)
     return subprocess.run(
-        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=timeout, check=False
+        [sys.executable, str(script), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
