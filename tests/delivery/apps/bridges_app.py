@@ -9,9 +9,10 @@ import sys
 import threading
 import warnings
 
-import aibos_otel
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
+
+import aibos_otel
 
 trace.set_tracer_provider(TracerProvider())
 tracer = trace.get_tracer("bridges-app")
@@ -54,7 +55,7 @@ def run_loguru() -> None:
     logger.trace("fine detail")
     logger.success("paid")
     try:
-        1 / 0
+        print(1 / 0)
     except ZeroDivisionError:
         logger.exception("could not split the bill")
     logger.critical("giving up")
