@@ -236,10 +236,12 @@ class _Validator:
                 self.issue((*path, i), f"unknown channel {name!r} (channels: {known})")
         return tuple(value)
 
-    def string_map(self, value: Any, path: tuple[str | int, ...], templates: bool) -> dict[str, str]:
+    def string_map(
+        self, value: Any, path: tuple[str | int, ...], templates: bool, *, label_keys: bool = True
+    ) -> dict[str, str]:
         out: dict[str, str] = {}
         for key, item in self.mapping(value, path).items():
-            if not _LABEL.match(key):
+            if label_keys and not _LABEL.match(key):
                 self.issue((*path, key), "label names are letters, digits and _")
             text = self.string(item, (*path, key))
             if templates:
@@ -313,7 +315,9 @@ class _Validator:
                 options["starttls"] = self.boolean(body.get("starttls"), (*path, "starttls"), True)
                 options["timeout_ns"] = self.duration(options.pop("timeout"), (*path, "timeout"), 10**10)
             if ctype == "webhook":
-                options["headers"] = self.string_map(body.get("headers"), (*path, "headers"), False)
+                options["headers"] = self.string_map(
+                    body.get("headers"), (*path, "headers"), False, label_keys=False
+                )
             for key in ("url",):
                 url = options.get(key)
                 if isinstance(url, str) and url and not url.startswith(("http://", "https://")):

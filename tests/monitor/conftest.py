@@ -36,10 +36,10 @@ def http_json(url: str, method: str = "GET", body: Any = None) -> tuple[int, Any
 def monitor_factory(tmp_path: Path) -> Iterator[Any]:
     started: list[Monitor] = []
 
-    def make(**overrides: Any) -> Monitor:
+    def make(policy: Any = None, **overrides: Any) -> Monitor:
         kwargs: dict[str, Any] = dict(grpc_port=0, http_port=0, api_port=0, data_dir=tmp_path / "data")
         kwargs.update(overrides)
-        monitor = Monitor(MonitorSettings(**kwargs))
+        monitor = Monitor(MonitorSettings(**kwargs), policy)
         monitor.start()
         started.append(monitor)
         return monitor
@@ -55,3 +55,32 @@ def monitor_factory(tmp_path: Path) -> Iterator[Any]:
 def monitor(monitor_factory: Any) -> Monitor:
     m: Monitor = monitor_factory()
     return m
+
+
+@pytest.fixture
+def recorder() -> Iterator[Any]:
+    from .fakes import Recorder
+
+    rec = Recorder()
+    try:
+        yield rec
+    finally:
+        rec.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    from .fakes import make_cert
+
+    return make_cert(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def smtp(tls_cert: tuple[Path, Path]) -> Iterator[Any]:
+    from .fakes import SmtpSink
+
+    sink = SmtpSink(tls_cert[0], tls_cert[1], free_port())
+    try:
+        yield sink
+    finally:
+        sink.stop()
