@@ -1,0 +1,94 @@
+"""Delivery guarantees of the real collector: a Loki outage with a restart in the middle, and agent -> gateway."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.collector.harness import (
+    CONFIG_DIR,
+    Collector,
+    DatadogStandIn,
+    LokiStandIn,
+    read_file_backup,
+    record_ids,
+    run_sender,
+    wait_for,
+)
+from tests.support.otlp_receiver import GrpcReceiver
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+OUTAGE_SECONDS = 20.0
+
+
+def test_loki_outage_with_a_collector_restart_delivers_everything_once(
+    gateway: Collector, loki: LokiStandIn, datadog: DatadogStandIn, monitor: GrpcReceiver
+) -> None:
+    loki.fail_for(OUTAGE_SECONDS)
+    gateway.start()
+    sent = run_sender(f"http://{gateway.grpc_endpoint}", service="checkout", count=60, run_id="out")
+    ids = {s["id"] for s in sent}
+
+    # Datadog (and the monitor) are unaffected: everything arrives while Loki still answers 503.
+    assert wait_for(lambda: ids <= set(record_ids(datadog.records())), 10), gateway.log_tail()
+    assert wait_for(lambda: ids <= set(record_ids(monitor.store.snapshot())), 10)
+    assert time.monotonic() < loki.state.fail_until
+    assert not set(record_ids(loki.records())) & ids
+    assert any(r.status == 503 for r in loki.requests())  # the gateway was retrying
+
+    # Restart during the outage: the sender has exited, so only the persistent queue can still deliver.
+    gateway.restart()
+    assert time.monotonic() < loki.state.fail_until, "restart took longer than the outage"
+
+    remaining = loki.state.fail_until - time.monotonic()
+    assert wait_for(lambda: ids <= set(record_ids(loki.records())), remaining + 15), gateway.log_tail()
+    time.sleep(0.5)  # a late duplicate would show up here
+    assert {i: record_ids(loki.records())[i] for i in ids} == dict.fromkeys(ids, 1)
+    # One backend's retries never duplicate into the others.
+    assert {i: record_ids(datadog.records())[i] for i in ids} == dict.fromkeys(ids, 1)
+    assert {i: record_ids(monitor.store.snapshot())[i] for i in ids} == dict.fromkeys(ids, 1)
+    assert {i: record_ids(read_file_backup(gateway.backup_path))[i] for i in ids} == dict.fromkeys(ids, 1)
+
+
+def test_agent_to_gateway_delivers_each_record_once(
+    otelcol_binary: Path,
+    tmp_path: Path,
+    gateway: Collector,
+    loki: LokiStandIn,
+    datadog: DatadogStandIn,
+    monitor: GrpcReceiver,
+) -> None:
+    gateway.start()
+    agent = Collector(
+        otelcol_binary,
+        CONFIG_DIR / "agent.yaml",
+        tmp_path,
+        {"AIBOS_GATEWAY_ENDPOINT": gateway.grpc_endpoint},
+        name="agent",
+    )
+    with agent:
+        sent = run_sender(f"http://{agent.grpc_endpoint}", service="checkout", count=30, run_id="ag")
+        ids = {s["id"] for s in sent}
+        levels = {s["id"]: s["level"] for s in sent}
+
+        def everywhere() -> bool:
+            return all(
+                ids <= set(record_ids(records))
+                for records in (
+                    loki.records(),
+                    datadog.records(),
+                    monitor.store.snapshot(),
+                    read_file_backup(gateway.backup_path),
+                )
+            )
+
+        assert wait_for(everywhere, 15), agent.log_tail() + gateway.log_tail()
+        time.sleep(0.5)  # a late duplicate would show up here
+        for records in (loki.records(), datadog.records(), monitor.store.snapshot()):
+            assert {i: record_ids(records)[i] for i in ids} == dict.fromkeys(ids, 1)
+        for record in loki.records():
+            assert record.resource["level"] == levels[record.attributes["test.record_id"]]
+            assert record.resource["service.name"] == "checkout"
