@@ -1,0 +1,160 @@
+"""Outage, bounded shutdown and kill -9, with the disk spool, against a real receiver.
+
+The outage lasts ``AIBOS_TEST_OUTAGE_SECONDS`` (10 s by default, as the acceptance asks).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.delivery.conftest import APPS, ROOT, clean_env, run_python
+from tests.delivery.receiver import OtlpReceiver, free_port
+
+APP = APPS / "spool_app.py"
+_SPOOLED = re.compile(r"\.n(\d+)\.otlp$")
+
+
+def _env(endpoint: str, spool: Path | None, **extra: str) -> dict[str, str]:
+    return clean_env(
+        AIBOS_ENDPOINT=endpoint,
+        AIBOS_ENVIRONMENT="staging",
+        AIBOS_SERVICE_NAME="outage-test",
+        AIBOS_LEVEL="TRACE",
+        AIBOS_SPOOL=str(spool) if spool is not None else "off",
+        AIBOS_SCHEDULE_DELAY="0.1",
+        AIBOS_EXPORT_TIMEOUT="1",
+        AIBOS_SPOOL_RETRY_INTERVAL="0.5",
+        AIBOS_CAPTURE_WARNINGS="off",
+        **extra,
+    )
+
+
+def _summary(output: str) -> dict[str, Any]:
+    lines = [line for line in output.splitlines() if line.startswith("{")]
+    assert lines, output
+    summary: dict[str, Any] = json.loads(lines[-1])
+    return summary
+
+
+def _ids(receiver: OtlpReceiver) -> Counter[int]:
+    return Counter(r["attributes"]["rid"] for r in receiver.snapshot() if "rid" in r["attributes"])
+
+
+def spooled_records(spool: Path) -> int:
+    """Records waiting in the spool, from the file names."""
+    if not spool.exists():
+        return 0
+    return sum(int(m.group(1)) for p in spool.iterdir() if (m := _SPOOLED.search(p.name)))
+
+
+@pytest.mark.slow
+def test_outage_with_spool_every_record_arrives_once(tmp_path: Path) -> None:
+    outage = float(os.environ.get("AIBOS_TEST_OUTAGE_SECONDS", "10"))
+    rate, seconds = 400, outage + 4
+    count = int(rate * seconds)
+    receiver = OtlpReceiver(free_port()).start()
+    spool = tmp_path / "spool"
+    env = _env(receiver.endpoint, spool, AIBOS_SHUTDOWN_TIMEOUT="5", PYTHONPATH=str(ROOT))
+    process = subprocess.Popen(
+        [sys.executable, str(APP), "log", str(count), str(rate)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert receiver.wait_for(lambda logs: len(logs) >= 200, timeout=10)
+        receiver.stop()
+        down_at = time.monotonic()
+        time.sleep(outage)
+        spooled_during_outage = spooled_records(spool)
+        receiver.start()
+        assert time.monotonic() - down_at >= outage
+        output, errors = process.communicate(timeout=seconds + 30)
+        assert process.returncode == 0, errors
+        assert receiver.wait_for(lambda _: len(_ids(receiver)) >= count, timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+        receiver.stop()
+    ids = _ids(receiver)
+    assert set(ids) == set(range(count)), f"missing {sorted(set(range(count)) - set(ids))[:20]}"
+    assert [rid for rid, n in ids.items() if n > 1] == []
+    assert spooled_during_outage > 0  # the outage really went through the spool
+    assert spooled_records(spool) == 0
+    summary = _summary(output)
+    assert summary["shutdown_seconds"] <= 5.0
+    assert summary["metrics"]["dropped"] == {}  # nothing evicted, refused or failed for good
+
+
+@pytest.mark.parametrize("with_spool", [True, False], ids=["spool", "no-spool"])
+def test_shutdown_with_receiver_down_returns_within_deadline(tmp_path: Path, with_spool: bool) -> None:
+    spool = tmp_path / "spool" if with_spool else None
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    deadline = 2.0
+    count = 5000
+    started = time.monotonic()
+    result = run_python(
+        APP, _env(dead, spool, AIBOS_SHUTDOWN_TIMEOUT=str(deadline)), "log", str(count), "0", timeout=60
+    )
+    wall = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    summary = _summary(result.stdout)
+    assert summary["shutdown_seconds"] <= deadline + 0.3
+    assert wall < summary["logged_seconds"] + deadline + 5  # interpreter start and exit included
+    dropped = summary["metrics"]["dropped"]
+    if spool is not None:
+        assert spooled_records(spool) == count  # nothing lost: all of it waits on disk
+        assert dropped == {}
+    else:
+        assert sum(dropped.values()) == count  # nothing silently lost: every record counted
+
+
+@pytest.mark.slow
+def test_spooled_records_survive_kill_and_are_sent_after_restart(tmp_path: Path) -> None:
+    port = free_port()
+    receiver = OtlpReceiver(port)
+    spool = tmp_path / "spool"
+    env = _env(receiver.endpoint, spool, PYTHONPATH=str(ROOT))
+    count = 3000
+    process = subprocess.Popen(
+        [sys.executable, str(APP), "hold", str(count)], env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "LOGGED"
+        deadline = time.monotonic() + 15
+        while spooled_records(spool) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert spooled_records(spool) == count
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+        assert process.returncode == -signal.SIGKILL
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+    assert _ids(receiver) == Counter()  # nothing was delivered before the kill
+    receiver.start()
+    try:
+        result = run_python(APP, env, "drain", "20", timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert receiver.wait_for(lambda _: len(_ids(receiver)) >= count, timeout=10)
+    finally:
+        receiver.stop()
+    ids = _ids(receiver)
+    assert set(ids) == set(range(count))
+    assert max(ids.values()) == 1
+    assert spooled_records(spool) == 0
