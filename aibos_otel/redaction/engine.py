@@ -1,0 +1,344 @@
+"""The redaction engine: :class:`Redactor` applies detectors, key rules, allowlists and strategies.
+
+A Redactor is immutable after construction and safe to share between threads. It never raises
+on a value it is asked to redact: a detector or validator that fails makes the whole value
+masked (``[REDACTED:redaction-error]``) and is counted, so a bug can only over-redact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aibos_otel.redaction.catalogue import detectors_for, key_rules_for
+from aibos_otel.redaction.detector import DEFAULT_PROFILES, PROFILES, Detector, KeyRule
+from aibos_otel.redaction.scanner import Finding, Scanner
+from aibos_otel.redaction.validators import digits_of
+
+STRATEGIES: tuple[str, ...] = ("mask", "partial", "hash", "drop")
+ERROR_ID = "redaction-error"
+ERROR_MARKER = f"[REDACTED:{ERROR_ID}]"
+PROFILES_ENV = "AIBOS_REDACTION_PROFILES"
+HASH_KEY_ENV = "AIBOS_REDACTION_HASH_KEY"
+
+_KEY_CACHE_LIMIT = 8192
+_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_DROP = object()  # sentinel: the strategy says remove this attribute
+
+
+def resolve_profiles(profiles: Iterable[str] | str | None) -> tuple[str, ...]:
+    """Profiles as given, else from ``AIBOS_REDACTION_PROFILES`` (comma separated), else the
+    default ``secrets, pci, gdpr``. ``"none"`` selects no profile; ``"all"`` selects every one."""
+    if profiles is None:
+        env = os.environ.get(PROFILES_ENV, "").strip()
+        profiles = env if env else DEFAULT_PROFILES
+    if isinstance(profiles, str):
+        profiles = profiles.split(",")
+    names = [p.strip().lower() for p in profiles if p.strip()]
+    if names == ["none"]:
+        return ()
+    if "all" in names:
+        return PROFILES
+    unknown = [n for n in names if n not in PROFILES]
+    if unknown:
+        raise ValueError(f"unknown redaction profile(s) {unknown}; known: {', '.join(PROFILES)}")
+    return tuple(dict.fromkeys(names))
+
+
+def normalise_key(key: str) -> str:
+    """``X-Api-Key``, ``x.api_key`` and ``xApiKey`` all become ``x_api_key``."""
+    return _NON_ALNUM.sub("_", _CAMEL.sub(r"\1_\2", key).lower()).strip("_")
+
+
+@dataclass
+class RedactionResult:
+    """A redacted text and the number of redactions per detector (or key rule) id."""
+
+    text: str
+    counts: Counter[str] = field(default_factory=Counter)
+    failures: int = 0
+    drop: bool = False
+
+
+class _Allow:
+    """Exact strings and regexes (full match) that are never redacted."""
+
+    def __init__(self, entries: Iterable[str | re.Pattern[str]]) -> None:
+        self.exact: frozenset[str] = frozenset(e for e in entries if isinstance(e, str))
+        self.patterns: tuple[re.Pattern[str], ...] = tuple(e for e in entries if isinstance(e, re.Pattern))
+
+    def __bool__(self) -> bool:
+        return bool(self.exact or self.patterns)
+
+    def allows(self, value: str) -> bool:
+        return value in self.exact or any(p.fullmatch(value) for p in self.patterns)
+
+
+class Redactor:
+    """Redacts secrets and personal data from text and structured values.
+
+    Args:
+        profiles: which built-in detector sets to use: any of ``secrets``, ``pci``, ``gdpr``,
+            ``hipaa`` (``None``: the ``AIBOS_REDACTION_PROFILES`` env var, else secrets+pci+gdpr).
+        strategy: ``mask``, ``partial``, ``hash`` or ``drop`` for everything, or a mapping from a
+            detector id, key-rule id or category (profile) to a strategy; key ``"*"`` is the
+            default. ``partial`` keeps the first 6 and last 4 digits of a card (PCI DSS) and masks
+            anything else; ``hash`` writes a keyed HMAC-SHA256 pseudonym; ``drop`` removes the
+            attribute (inside free text it masks).
+        allow: values that are never redacted: exact strings, or compiled regexes (full match).
+        allow_keys: attribute keys never redacted: exact keys, or compiled regexes (full match).
+        extra_detectors: more :class:`Detector` s, e.g. from the policy file.
+        disable: detector or key-rule ids to leave out.
+        hash_key: the secret key for ``hash`` (else ``AIBOS_REDACTION_HASH_KEY``); required
+            when any strategy is ``hash``.
+        use_hyperscan: ``None`` = use it when installed; ``False`` forces the pure-``re`` path.
+    """
+
+    def __init__(
+        self,
+        profiles: Iterable[str] | str | None = None,
+        *,
+        strategy: str | Mapping[str, str] = "mask",
+        allow: Iterable[str | re.Pattern[str]] = (),
+        allow_keys: Iterable[str | re.Pattern[str]] = (),
+        extra_detectors: Sequence[Detector] = (),
+        disable: Iterable[str] = (),
+        hash_key: bytes | str | None = None,
+        use_hyperscan: bool | None = None,
+        max_depth: int = 16,
+    ) -> None:
+        self.profiles = resolve_profiles(profiles)
+        disabled = frozenset(disable)
+        detectors = [d for d in (*detectors_for(self.profiles), *extra_detectors) if d.id not in disabled]
+        ids = [d.id for d in detectors]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate detector ids: {duplicates}")
+        self.detectors: tuple[Detector, ...] = tuple(detectors)
+        self.key_rules: tuple[KeyRule, ...] = tuple(
+            r for r in key_rules_for(self.profiles) if r.id not in disabled
+        )
+        self._key_res = [(rule, re.compile(rule.pattern)) for rule in self.key_rules]
+        self._strategy = {"*": strategy} if isinstance(strategy, str) else {"*": "mask", **dict(strategy)}
+        bad = sorted(set(self._strategy.values()) - set(STRATEGIES))
+        if bad:
+            raise ValueError(f"unknown strategy {bad}; known: {', '.join(STRATEGIES)}")
+        key = hash_key if hash_key is not None else os.environ.get(HASH_KEY_ENV)
+        if "hash" in self._strategy.values() and not key:
+            raise ValueError(f"the hash strategy needs hash_key= or {HASH_KEY_ENV}")
+        self._hash_key = key.encode() if isinstance(key, str) else key
+        self._allow = _Allow(tuple(allow))
+        self._allow_keys = _Allow(tuple(allow_keys))
+        self._max_depth = max_depth
+        self.scanner = Scanner(self.detectors, use_hyperscan=use_hyperscan)
+        self._key_cache: dict[str, KeyRule | None] = {}
+
+    # -- text ------------------------------------------------------------------------------
+
+    def redact_text(self, text: str) -> str:
+        """Return ``text`` with every finding replaced (never raises; fails closed)."""
+        return self.redact(text).text
+
+    def redact(self, text: str) -> RedactionResult:
+        """Redact ``text`` and report counts per detector id."""
+        if not isinstance(text, str):
+            return RedactionResult(ERROR_MARKER, Counter({ERROR_ID: 1}), failures=1)
+        try:
+            candidates = self.scanner.candidates(text)
+            if not candidates:
+                return RedactionResult(text)
+            if _looks_like_json(text):
+                parsed = self._redact_json(text)
+                if parsed is not None:
+                    return parsed
+            return self._apply(text, self.scanner.find(text, candidates=candidates))
+        except Exception:
+            return RedactionResult(ERROR_MARKER, Counter({ERROR_ID: 1}), failures=1)
+
+    def _apply(self, text: str, findings: list[Finding]) -> RedactionResult:
+        result = RedactionResult(text)
+        if not findings:
+            return result
+        if self._allow:
+            findings = [f for f in findings if not self._allow.allows(text[f.start : f.end])]
+        merged = _merge(findings)
+        pieces: list[str] = []
+        position = 0
+        for start, end, detector in merged:
+            pieces.append(text[position:start])
+            secret = text[start:end]
+            strategy = self.strategy_for(detector.id, detector.category)
+            pieces.append(self._replacement(detector.id, detector.category, secret, strategy))
+            result.counts[detector.id] += 1
+            result.drop = result.drop or strategy == "drop"
+            position = end
+        pieces.append(text[position:])
+        result.text = "".join(pieces)
+        return result
+
+    def strategy_for(self, rule_id: str, category: str) -> str:
+        """The strategy for a detector or key rule: by id, then category, then the default."""
+        strategy = self._strategy
+        return strategy.get(rule_id) or strategy.get(category) or strategy.get("*") or "mask"
+
+    def _replacement(self, rule_id: str, category: str, secret: str, strategy: str) -> str:
+        if strategy == "partial" and category == "pci" and rule_id.startswith("credit-card"):
+            digits = digits_of(secret)
+            return digits[:6] + "*" * (len(digits) - 10) + digits[-4:]
+        if strategy == "hash" and self._hash_key:
+            digest = hmac.new(self._hash_key, secret.encode("utf-8"), hashlib.sha256).hexdigest()
+            return f"[HMAC:{rule_id}:{digest[:16]}]"
+        return f"[REDACTED:{rule_id}]"
+
+    def _redact_json(self, text: str) -> RedactionResult | None:
+        try:
+            document = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(document, (dict, list)):
+            return None
+        counts: Counter[str] = Counter()
+        redacted = self._redact_value(document, counts, 0)
+        if not counts:
+            return None  # nothing structural: let the text pass decide
+        dumped = json.dumps(redacted, ensure_ascii=False)
+        return RedactionResult(dumped, counts, failures=counts.get(ERROR_ID, 0))
+
+    # -- keys and structures ---------------------------------------------------------------
+
+    def key_rule(self, key: str) -> KeyRule | None:
+        """The key rule that makes ``key`` sensitive, if any (cached per key)."""
+        cache = self._key_cache
+        try:
+            return cache[key]
+        except KeyError:
+            pass
+        normalised = normalise_key(key)
+        found = next((rule for rule, pattern in self._key_res if pattern.search(normalised)), None)
+        if len(cache) >= _KEY_CACHE_LIMIT:
+            cache.clear()
+        cache[key] = found
+        return found
+
+    def key_allowed(self, key: str) -> bool:
+        """True when ``key`` is on the key allowlist."""
+        return bool(self._allow_keys) and self._allow_keys.allows(key)
+
+    def redact_attributes(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
+        """Return a redacted copy of a mapping: key rules, nested values, lists, JSON strings."""
+        counts: Counter[str] = Counter()
+        return self.redact_mapping(attributes, counts)
+
+    def redact_mapping(self, attributes: Mapping[str, Any], counts: Counter[str]) -> dict[str, Any]:
+        """Like :meth:`redact_attributes`, adding to ``counts``."""
+        result = self._redact_value(dict(attributes), counts, 0)
+        return result if isinstance(result, dict) else {}
+
+    def redact_value(self, key: str | None, value: Any, counts: Counter[str]) -> Any:
+        """Redact one attribute value under ``key``; returns the new value, or
+        :data:`DROP` when the strategy removes the attribute. Never raises."""
+        try:
+            if key is not None:
+                if self.key_allowed(key):
+                    return value
+                rule = self.key_rule(key)
+                if rule is not None and value is not None and value != "":
+                    return self._mask_by_key(rule, value, counts)
+            return self._redact_value(value, counts, 0 if key is None else 1)
+        except Exception:
+            counts[ERROR_ID] += 1
+            return ERROR_MARKER
+
+    def _mask_by_key(self, rule: KeyRule, value: Any, counts: Counter[str]) -> Any:
+        strategy = self.strategy_for(rule.id, rule.category)
+        counts[rule.id] += 1
+        if strategy == "drop":
+            return _DROP
+        text = value if isinstance(value, str) else json.dumps(value, default=str, sort_keys=True)
+        return self._replacement(rule.id, rule.category, text, strategy)
+
+    def _redact_value(self, value: Any, counts: Counter[str], depth: int) -> Any:
+        if value is None or isinstance(value, (bool, float)):
+            return value
+        if depth > self._max_depth:
+            counts[ERROR_ID] += 1
+            return ERROR_MARKER
+        if isinstance(value, str):
+            result = self.redact(value)
+            counts.update(result.counts)
+            return _DROP if result.drop and depth > 0 else result.text
+        if isinstance(value, int):
+            if abs(value) < 10**11:
+                return value  # too short to be a card, account or national number
+            result = self.redact(str(value))
+            counts.update(result.counts)
+            return result.text if result.counts else value
+        if isinstance(value, Mapping):
+            out: dict[Any, Any] = {}
+            for key, item in value.items():
+                skey = str(key)
+                if self.key_allowed(skey):
+                    out[key] = item
+                    continue
+                rule = self.key_rule(skey)
+                if rule is not None and item is not None and item != "":
+                    new = self._mask_by_key(rule, item, counts)
+                else:
+                    new = self._redact_value(item, counts, depth + 1)
+                if new is not _DROP:
+                    out[key] = new
+            return out
+        if isinstance(value, (list, tuple)):
+            items = [self._redact_value(item, counts, depth + 1) for item in value]
+            return [ERROR_MARKER if item is _DROP else item for item in items]
+        if isinstance(value, (bytes, bytearray)):
+            decoded = bytes(value).decode("utf-8", "replace")
+            result = self.redact(decoded)
+            counts.update(result.counts)
+            return result.text if result.counts else value
+        # Any other object: judge its text form; an unrenderable object is masked (fail closed).
+        result = self.redact(str(value))
+        counts.update(result.counts)
+        return result.text if result.counts else value
+
+
+DROP = _DROP
+"""Returned by :meth:`Redactor.redact_value` when the attribute must be removed."""
+
+
+def _looks_like_json(text: str) -> bool:
+    stripped = text.strip()
+    return len(stripped) > 1 and stripped[0] in "{[" and stripped[-1] in "}]"
+
+
+def _merge(findings: list[Finding]) -> list[tuple[int, int, Detector]]:
+    """Union of overlapping spans; each region is named by its highest-priority detector."""
+    ordered = sorted(findings, key=lambda f: (f.start, -f.end))
+    merged: list[tuple[int, int, Detector]] = []
+    for finding in ordered:
+        if merged and finding.start < merged[-1][1]:
+            start, end, best = merged[-1]
+            if (finding.detector.priority, finding.end - finding.start) > (best.priority, end - start):
+                best = finding.detector
+            merged[-1] = (start, max(end, finding.end), best)
+        else:
+            merged.append((finding.start, finding.end, finding.detector))
+    return merged
+
+
+_DEFAULT: list[Redactor] = []
+
+
+def default_redactor() -> Redactor:
+    """The process-wide Redactor with the default profiles (built once, on first call)."""
+    if not _DEFAULT:
+        _DEFAULT.append(Redactor())
+    return _DEFAULT[0]

@@ -1,0 +1,202 @@
+"""Finding detector matches in text: a cheap first pass, then the detectors' own regexes.
+
+The first pass only narrows *which* detectors to run; the final answer always comes from the
+detector's Python regex, keyword check, context check and validator. So the two first passes
+give identical results:
+
+* fast path -- one Hyperscan database of every pattern compiled in prefilter mode (a superset
+  of what the Python regex matches, per the Hyperscan docs), one scan per text, used for
+  ASCII text when the ``hyperscan`` wheel is importable;
+* pure-``re`` path -- one alternation of every detector's literal keywords, searched in the
+  lower-cased text; detectors without keywords always run.
+
+A detector runs only when one of its keywords occurs in the text (or it has none), in both
+paths; the test suite runs every catalogue example through both.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aibos_otel.redaction.detector import Detector
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One validated match: the span of the secret and the detector that found it."""
+
+    start: int
+    end: int
+    detector: Detector
+
+
+class Scanner:
+    """Finds validated matches of a fixed set of detectors. Thread-safe after construction."""
+
+    def __init__(self, detectors: Sequence[Detector], *, use_hyperscan: bool | None = None) -> None:
+        self.detectors: tuple[Detector, ...] = tuple(detectors)
+        for detector in self.detectors:
+            _ = detector.regex  # compile every pattern now, once (never per record)
+        self._secret_groups = [
+            tuple(name for name in d.regex.groupindex if name.startswith("secret")) or (0,)
+            for d in self.detectors
+        ]
+        # A detector's context words (one must precede the match) are keywords too: when none
+        # occurs anywhere in the text the detector cannot fire, so it need not run.
+        self._keywords = [d.keywords or tuple(w.lower() for w in d.context) for d in self.detectors]
+        self._always: list[int] = [i for i, words in enumerate(self._keywords) if not words]
+        by_keyword: dict[str, set[int]] = {}
+        for index, words in enumerate(self._keywords):
+            for keyword in words:
+                by_keyword.setdefault(keyword, set()).add(index)
+        # The alternation reports non-overlapping, longest-first matches; a keyword found also
+        # stands for every shorter keyword inside it ("sk-ant-" contains "sk-").
+        self._by_keyword = {
+            keyword: set().union(*(ids for other, ids in by_keyword.items() if other in keyword))
+            for keyword in by_keyword
+        }
+        alternation = "|".join(re.escape(k) for k in sorted(by_keyword, key=len, reverse=True))
+        self._keyword_re = re.compile(alternation) if alternation else None
+        self._hs: _HyperscanPrefilter | None = None
+        if use_hyperscan is not False:
+            self._hs = _HyperscanPrefilter.build(self.detectors)
+            if self._hs is None and use_hyperscan:
+                raise RuntimeError("hyperscan requested but not available")
+
+    @property
+    def engine(self) -> str:
+        """``hyperscan`` or ``re``: which first pass this scanner uses for ASCII text."""
+        return "hyperscan" if self._hs is not None else "re"
+
+    # -- first pass ------------------------------------------------------------------------
+
+    def candidates(self, text: str) -> list[int]:
+        """Indexes of detectors that may match ``text`` (sorted); keyword rule applied."""
+        if self._hs is not None and text.isascii():
+            hits = self._hs.scan(text)
+            if not hits:
+                return []
+            lowered = text.lower()
+            return [i for i in sorted(hits) if self._keywords_present(i, lowered)]
+        return self._keyword_candidates(text)
+
+    def _keyword_candidates(self, text: str) -> list[int]:
+        found: set[int] = set(self._always)
+        if self._keyword_re is not None:
+            lowered = text.lower()
+            by_keyword = self._by_keyword
+            for keyword in set(self._keyword_re.findall(lowered)):
+                found.update(by_keyword[keyword])
+        return sorted(found)
+
+    def _keywords_present(self, index: int, lowered: str) -> bool:
+        keywords = self._keywords[index]
+        return not keywords or any(k in lowered for k in keywords)
+
+    # -- second pass -----------------------------------------------------------------------
+
+    def find(self, text: str, *, candidates: list[int] | None = None) -> list[Finding]:
+        """Every validated finding in ``text``. Validator exceptions propagate (the caller
+        fails closed)."""
+        indexes = self.candidates(text) if candidates is None else candidates
+        findings: list[Finding] = []
+        lowered: str | None = None
+        for index in indexes:
+            detector = self.detectors[index]
+            groups = self._secret_groups[index]
+            for match in detector.regex.finditer(text):
+                start = end = -1
+                for group in groups:
+                    start, end = match.span(group)
+                    if start >= 0:
+                        break
+                if start < 0 or end <= start:
+                    continue
+                if detector.context:
+                    if lowered is None:
+                        lowered = text.lower()
+                    window = lowered[max(0, match.start() - detector.context_window) : match.start()]
+                    if not any(word in window for word in detector.context):
+                        continue
+                if detector.validator is not None and not detector.validator(text[start:end]):
+                    continue
+                findings.append(Finding(start, end, detector))
+        return findings
+
+
+class _HyperscanPrefilter:
+    """One Hyperscan block-mode database over all detector patterns (prefilter mode)."""
+
+    def __init__(self, hs: Any, database: Any, fallback: list[int], ids: list[int]) -> None:
+        self._hs = hs
+        self._database = database
+        self._fallback = fallback  # detectors whose pattern Hyperscan cannot take: always candidates
+        self._ids = ids
+        self._scratch_template = hs.Scratch(database) if database is not None else None
+        self._local = threading.local()
+
+    @classmethod
+    def build(cls, detectors: Sequence[Detector]) -> _HyperscanPrefilter | None:
+        try:
+            import hyperscan
+        except ImportError:  # no wheel for this platform: the pure-re path gives the same results
+            return None
+        flags_base = (
+            hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_ALLOWEMPTY
+        )
+        expressions: list[bytes] = []
+        ids: list[int] = []
+        flags: list[int] = []
+        fallback: list[int] = []
+        for index, detector in enumerate(detectors):
+            if not detector.pattern.isascii():
+                fallback.append(index)
+                continue
+            expressions.append(detector.pattern.encode("ascii"))
+            ids.append(index)
+            flags.append(flags_base | (hyperscan.HS_FLAG_CASELESS if detector.ignore_case else 0))
+        database = _compile(hyperscan, expressions, ids, flags)
+        if database is None and expressions:
+            # Some pattern is beyond Hyperscan: find which (slow, rare), keep the rest.
+            keep = [
+                n for n in range(len(expressions)) if _compile(hyperscan, [expressions[n]], [0], [flags[n]])
+            ]
+            fallback.extend(ids[n] for n in range(len(expressions)) if n not in keep)
+            expressions = [expressions[n] for n in keep]
+            flags = [flags[n] for n in keep]
+            ids = [ids[n] for n in keep]
+            database = _compile(hyperscan, expressions, ids, flags)
+        return cls(hyperscan, database, fallback, ids)
+
+    def scan(self, text: str) -> set[int]:
+        hits: set[int] = set(self._fallback)
+        if self._database is None:
+            return hits
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._scratch_template.clone()  # type: ignore[union-attr]
+            self._local.scratch = scratch
+
+        self._database.scan(
+            text.encode("ascii"), match_event_handler=_on_match, context=hits, scratch=scratch
+        )
+        return hits
+
+
+def _on_match(id_: int, _from: int, _to: int, _flags: int, hits: set[int]) -> None:
+    hits.add(id_)
+
+
+def _compile(hyperscan: Any, expressions: list[bytes], ids: list[int], flags: list[int]) -> Any:
+    if not expressions:
+        return None
+    try:
+        database = hyperscan.Database()
+        database.compile(expressions=expressions, ids=ids, elements=len(expressions), flags=flags)
+    except Exception:  # hyperscan.error: unsupported construct or pattern too large
+        return None
+    return database

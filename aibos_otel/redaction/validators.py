@@ -1,0 +1,473 @@
+"""Checksum and shape validators run on candidate matches only.
+
+Each validator takes the matched secret text and returns ``True`` when the candidate is real.
+They are pure functions of the string (no I/O, no state), so the engine can call them from any
+thread. Sources of the rules: ISO 7812 (Luhn), ISO 13616 (IBAN mod-97), the SSA's never-issued
+SSN ranges, HMRC's NINO prefix rules, and each country's published id checksum.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import ipaddress
+import math
+import re
+from collections import Counter
+from collections.abc import Callable
+
+Validator = Callable[[str], bool]
+
+_NON_DIGIT = re.compile(r"\D", re.ASCII)
+
+
+def digits_of(text: str) -> str:
+    """Return only the ASCII digits of ``text``."""
+    return _NON_DIGIT.sub("", text)
+
+
+def luhn_ok(number: str) -> bool:
+    """Return True when the digit string passes the Luhn (mod 10) check."""
+    if not number.isdigit():
+        return False
+    total = 0
+    for index, char in enumerate(reversed(number)):
+        digit = ord(char) - 48
+        if index % 2 == 1:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
+
+
+def shannon_entropy(text: str) -> float:
+    """Shannon entropy in bits per character (0.0 for the empty string)."""
+    if not text:
+        return 0.0
+    length = len(text)
+    return -sum((n / length) * math.log2(n / length) for n in Counter(text).values())
+
+
+# ---------------------------------------------------------------------------------------------
+# Payment cards
+# ---------------------------------------------------------------------------------------------
+
+
+def payment_card(text: str) -> bool:
+    """A 13-19 digit PAN: consistent separators, Luhn, a real issuer range, not one repeated digit."""
+    if "-" in text and " " in text:
+        return False
+    number = digits_of(text)
+    if not 13 <= len(number) <= 19 or len(set(number)) == 1:
+        return False
+    # Major industry identifier 1 (airlines/UATP), 2 (Mastercard 2-series), 3-6 (Amex, Diners,
+    # JCB, Visa, Mastercard, Discover, Maestro, UnionPay). 7-9 and 0 are not card ranges.
+    if number[0] not in "123456":
+        return False
+    return luhn_ok(number)
+
+
+# ---------------------------------------------------------------------------------------------
+# IBAN: length per country (ISO 13616 registry) and mod-97 check digits
+# ---------------------------------------------------------------------------------------------
+
+IBAN_LENGTHS: dict[str, int] = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
+    "BI": 27, "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DJ": 27,
+    "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FK": 18, "FO": 18, "FR": 27,
+    "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HN": 28, "HR": 21, "HU": 28,
+    "IE": 22, "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28,
+    "LC": 32, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "LY": 25, "MC": 27, "MD": 24, "ME": 22,
+    "MK": 19, "MN": 20, "MR": 27, "MT": 31, "MU": 30, "NI": 28, "NL": 18, "NO": 15, "OM": 23,
+    "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "RU": 33, "SA": 24,
+    "SC": 31, "SD": 18, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "SO": 23, "ST": 25, "SV": 28,
+    "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20, "YE": 30,
+}  # fmt: skip
+
+# BBAN shapes for the countries whose registry entry constrains letters vs digits tightly
+# (n = digits, a = upper-case letters, c = alphanumerics); others get length + mod-97 only.
+_BBAN_SHAPES: dict[str, str] = {
+    "AT": "16n", "AZ": "4a20c", "BA": "16n", "BE": "12n", "BG": "4a6n8c", "BH": "4a14c",
+    "BR": "23n1a1c", "BY": "4c4n16c", "CH": "5n12c", "CR": "18n", "CZ": "20n", "DE": "18n",
+    "DK": "14n", "DO": "4c20n", "EE": "16n", "EG": "25n", "ES": "20n", "FI": "14n", "FO": "14n",
+    "FR": "10n11c2n", "GB": "4a14n", "GE": "2a16n", "GI": "4a15c", "GL": "14n", "GR": "7n16c",
+    "HR": "17n", "HU": "24n", "IE": "4a14n", "IL": "19n", "IS": "22n", "IT": "1a10n12c",
+    "KZ": "3n13c", "LB": "4n20c", "LI": "5n12c", "LT": "16n", "LU": "3n13c", "LY": "21n",
+    "MC": "10n11c2n", "ME": "18n", "MK": "3n10c2n", "MT": "4a5n18c", "MU": "4a19n3a",
+    "NL": "4a10n", "NO": "11n", "PK": "4a16c", "PL": "24n", "PS": "4a21c", "PT": "21n",
+    "QA": "4a21c", "RO": "4a16c", "RS": "18n", "SA": "2n18c", "SE": "20n", "SI": "15n",
+    "SK": "20n", "SM": "1a10n12c", "TN": "20n", "TR": "5n17c", "UA": "6n19c", "VA": "18n",
+}  # fmt: skip
+_SHAPE_CLASS = {"n": "[0-9]", "a": "[A-Z]", "c": "[A-Z0-9]"}
+_SHAPE_PART = re.compile(r"(\d+)([nac])")
+_BBAN_RES: dict[str, re.Pattern[str]] = {}
+
+
+def _bban_re(country: str) -> re.Pattern[str] | None:
+    shape = _BBAN_SHAPES.get(country)
+    if shape is None:
+        return None
+    compiled = _BBAN_RES.get(country)
+    if compiled is None:
+        body = "".join(f"{_SHAPE_CLASS[kind]}{{{count}}}" for count, kind in _SHAPE_PART.findall(shape))
+        compiled = re.compile(body + r"\Z")
+        _BBAN_RES[country] = compiled
+    return compiled
+
+
+def iban(text: str) -> bool:
+    """Country length, BBAN shape where known, and ISO 7064 mod-97-10 == 1."""
+    compact = text.replace(" ", "").replace("-", "").upper()
+    country = compact[:2]
+    if IBAN_LENGTHS.get(country) != len(compact) or not compact[2:4].isdigit():
+        return False
+    shape = _bban_re(country)
+    if shape is not None and not shape.match(compact[4:]):
+        return False
+    rearranged = compact[4:] + compact[:4]
+    numeric = "".join(str(int(char, 36)) for char in rearranged)
+    return int(numeric) % 97 == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# National ids
+# ---------------------------------------------------------------------------------------------
+
+
+def us_ssn(text: str) -> bool:
+    """SSA rules: area not 000/666/9xx, group not 00, serial not 0000; consistent separators."""
+    separators = set(re.findall(r"[^0-9]", text))
+    if len(separators) > 1:
+        return False
+    number = digits_of(text)
+    if len(number) != 9 or len(set(number)) == 1:
+        return False
+    area, group, serial = number[:3], number[3:5], number[5:]
+    if area in {"000", "666"} or area[0] == "9" or group == "00" or serial == "0000":
+        return False
+    # Numbers published in advertising or by the SSA as examples, never valid.
+    return number not in {"078051120", "219099999", "123456789"}
+
+
+_NINO_BAD_PREFIX = {"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"}
+
+
+def uk_nino(text: str) -> bool:
+    """UK National Insurance number prefix rules (HMRC)."""
+    compact = text.replace(" ", "").upper()
+    return len(compact) == 9 and compact[:2] not in _NINO_BAD_PREFIX
+
+
+_DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
+
+
+def es_dni(text: str) -> bool:
+    """Spanish DNI: 8 digits and the mod-23 control letter."""
+    compact = text.replace("-", "").replace(" ", "").upper()
+    number, letter = compact[:-1], compact[-1]
+    return number.isdigit() and len(number) == 8 and _DNI_LETTERS[int(number) % 23] == letter
+
+
+def es_nie(text: str) -> bool:
+    """Spanish NIE: X/Y/Z prefix mapped to 0/1/2, then the DNI control letter."""
+    compact = text.replace("-", "").replace(" ", "").upper()
+    prefix = "XYZ".find(compact[0])
+    if prefix < 0:
+        return False
+    return es_dni(f"{prefix}{compact[1:]}")
+
+
+_CF_ODD = [1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23]
+
+
+def it_codice_fiscale(text: str) -> bool:
+    """Italian codice fiscale: the 16th character is the odd/even weighted check letter."""
+    code = text.upper()
+    if len(code) != 16:
+        return False
+    total = 0
+    for index, char in enumerate(code[:15]):
+        value = int(char) if char.isdigit() else ord(char) - 65
+        total += _CF_ODD[value] if index % 2 == 0 else value
+    return chr(65 + total % 26) == code[15]
+
+
+_PESEL_WEIGHTS = (1, 3, 7, 9, 1, 3, 7, 9, 1, 3)
+
+
+def pl_pesel(text: str) -> bool:
+    """Polish PESEL: weighted check digit and a real birth month (century-coded)."""
+    number = digits_of(text)
+    if len(number) != 11:
+        return False
+    month = int(number[2:4]) % 20
+    if not 1 <= month <= 12 or not 1 <= int(number[4:6]) <= 31:
+        return False
+    check = (10 - sum(int(d) * w for d, w in zip(number, _PESEL_WEIGHTS, strict=False)) % 10) % 10
+    return check == int(number[10])
+
+
+def nl_bsn(text: str) -> bool:
+    """Dutch BSN: the '11-proof' (weights 9..2 and -1)."""
+    number = digits_of(text)
+    if len(number) != 9 or len(set(number)) == 1:
+        return False
+    total = sum(int(d) * w for d, w in zip(number[:8], range(9, 1, -1), strict=True)) - int(number[8])
+    return total % 11 == 0
+
+
+_HETU_CHECK = "0123456789ABCDEFHJKLMNPRSTUVWXY"
+
+
+def fi_hetu(text: str) -> bool:
+    """Finnish personal identity code: date part and the mod-31 control character."""
+    code = text.upper()
+    if len(code) != 11 or not (code[:6] + code[7:10]).isdigit():
+        return False
+    if not (1 <= int(code[0:2]) <= 31 and 1 <= int(code[2:4]) <= 12):
+        return False
+    return _HETU_CHECK[int(code[:6] + code[7:10]) % 31] == code[10]
+
+
+def fr_nir(text: str) -> bool:
+    """French NIR (INSEE): sex digit, month, and the 2-digit mod-97 key (Corsica 2A/2B mapped)."""
+    compact = text.replace(" ", "").upper()
+    if len(compact) != 15:
+        return False
+    body = compact[:13].replace("2A", "19").replace("2B", "18")
+    if not body.isdigit() or not compact[13:].isdigit():
+        return False
+    month = int(body[3:5])
+    if not (1 <= month <= 12 or 20 <= month <= 42 or 50 <= month <= 99):
+        return False
+    return 97 - int(body) % 97 == int(compact[13:])
+
+
+def se_personnummer(text: str) -> bool:
+    """Swedish personnummer (YYMMDD-NNNC): a real date and the Luhn check over 10 digits."""
+    number = digits_of(text)
+    if len(number) != 10:
+        return False
+    month, day = int(number[2:4]), int(number[4:6])
+    if not (1 <= month <= 12 and 1 <= day % 60 <= 31):
+        return False
+    return luhn_ok(number)
+
+
+def us_npi(text: str) -> bool:
+    """US National Provider Identifier: Luhn over the '80840' prefix plus the 10 digits."""
+    number = digits_of(text)
+    return len(number) == 10 and number[0] in "12" and luhn_ok("80840" + number)
+
+
+# ---------------------------------------------------------------------------------------------
+# Network addresses
+# ---------------------------------------------------------------------------------------------
+
+
+def ipv4(text: str) -> bool:
+    """A real dotted-quad address other than 0.0.0.0 (leading zeros rejected, as ipaddress does)."""
+    try:
+        address = ipaddress.IPv4Address(text)
+    except ValueError:
+        return False
+    return not address.is_unspecified
+
+
+def ipv6(text: str) -> bool:
+    """A real IPv6 address (with or without an embedded IPv4 tail); '::' alone is not an address."""
+    if text.count(":") < 2:
+        return False
+    try:
+        address = ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return not address.is_unspecified
+
+
+def mac_address(text: str) -> bool:
+    """Six octets, not all zero or broadcast."""
+    compact = re.sub(r"[:\-.]", "", text).lower()
+    return len(compact) == 12 and compact not in {"000000000000", "ffffffffffff"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Dates (date of birth)
+# ---------------------------------------------------------------------------------------------
+
+_MONTHS = {
+    m: i + 1
+    for i, names in enumerate(
+        [
+            ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
+            ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
+            ("oct", "october"), ("nov", "november"), ("dec", "december"),
+        ]
+    )
+    for m in names
+}  # fmt: skip
+
+
+def plausible_date(text: str) -> bool:
+    """True for a calendar date between 1900 and today in a common written form."""
+    parts = [p for p in re.split(r"[\s/.,\-]+", text.strip().lower()) if p]
+    if len(parts) != 3:
+        return False
+    year = month = day = -1
+    numbers = [p for p in parts if p.isdigit()]
+    names = [p for p in parts if not p.isdigit()]
+    if names:
+        if len(names) != 1 or names[0] not in _MONTHS or len(numbers) != 2:
+            return False
+        month = _MONTHS[names[0]]
+        big = [int(n) for n in numbers if len(n) == 4]
+        small = [int(n) for n in numbers if len(n) <= 2]
+        if len(big) != 1 or len(small) != 1:
+            return False
+        year, day = big[0], small[0]
+    elif len(parts[0]) == 4:
+        year, month, day = int(parts[0]), int(parts[1]), int(parts[2])
+    elif len(parts[2]) in (2, 4):
+        first, second, year = int(parts[0]), int(parts[1]), int(parts[2])
+        if year < 100:
+            year += 1900 if year > 30 else 2000
+        # Either MM/DD or DD/MM: accept when one reading is a date.
+        month, day = (first, second) if first <= 12 else (second, first)
+    else:
+        return False
+    try:
+        value = _dt.date(year, month, day)
+    except ValueError:
+        return False
+    return _dt.date(1900, 1, 1) <= value <= _dt.date.today()
+
+
+# ---------------------------------------------------------------------------------------------
+# Secrets without a vendor prefix: placeholders, identifiers and randomness
+# ---------------------------------------------------------------------------------------------
+
+_PLACEHOLDER = re.compile(
+    r"^(?:\[REDACTED|\[HMAC:|\$\{|\$\(|\{\{|<[^>]*>$|%[sd]|\$[A-Z_]|\*{3,}|[xX*\#.]{6,}$)"
+    r"|(?:^|[^a-z])your[_\- ]|changeme|placeholder|redacted|example|dummy|insert[_\- ]|put[_\- ]your"
+    r"|x{5,}|X{5,}|\*{4,}|\#{4,}|\.{4,}",
+    re.IGNORECASE,
+)
+
+
+def is_placeholder(value: str) -> bool:
+    """True for template variables, masks and example values that carry no secret."""
+    if _PLACEHOLDER.search(value):
+        return True
+    # One character repeated over most of the value (e.g. 'AKIAXXXXXXXXXXXXXXXX').
+    top = Counter(value).most_common(1)[0][1] if value else 0
+    return len(value) >= 8 and top / len(value) > 0.6
+
+
+def no_placeholder(value: str) -> bool:
+    """Validator for prefixed vendor tokens: reject obvious placeholders only."""
+    return not is_placeholder(value)
+
+
+_WORD_PART = re.compile(r"[A-Za-z]+|\d+")
+_CAMEL_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]{1,8}(?![a-z])")
+_VOWELS = frozenset("aeiouyAEIOUY")
+_CODE_REF = re.compile(r"^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+(?:\(\))?;?$")
+_FILE_LIKE = re.compile(
+    r"(?:^[~./\\]|\.(?:pem|p12|pfx|jks|key|crt|cer|json|ya?ml|txt|conf|cfg|ini|env|xml|keytab|der|pub)$)",
+    re.IGNORECASE,
+)
+
+
+def _is_code_ref(value: str) -> bool:
+    """A dotted reference to code (``process.env.DB_PASSWORD``, ``X25519.KeyPair``), as opposed to a
+    dotted token: each part is an identifier with few letter/digit changes."""
+    if not _CODE_REF.match(value):
+        return False
+    return all(len(_WORD_PART.findall(part)) <= 3 for part in value.rstrip(";)(").split("."))
+
+
+def _looks_like_words(value: str) -> bool:
+    """True when the value is built from dictionary-like words and short numbers
+    (identifiers such as 'SalesResults-1.2' or 'DOC_Vector_5_32'), not random characters."""
+    for segment in re.split(r"[\s_\-.:/,]+", value):
+        if not segment:
+            continue
+        runs = _WORD_PART.findall(segment)
+        if "".join(runs) != segment or len(runs) > 2:
+            return False  # symbols, or letters and digits interleaved more than once
+        for run in runs:
+            if run.isdigit():
+                if len(run) > 4 and not (len(run) == 8 and run[:2] in ("19", "20")):
+                    return False
+                continue
+            words = _CAMEL_WORD.findall(run)
+            if "".join(words) != run or len(words) * 3 > len(run) + 2:
+                return False  # not camel-case words, or too many one/two-letter "words"
+            letters = [w for w in words if not w.isupper()]
+            if sum(len(w) for w in letters) >= 6:
+                vowels = sum(c in _VOWELS for w in letters for c in w)
+                if vowels / sum(len(w) for w in letters) < 0.25:
+                    return False
+    return True
+
+
+def random_looking(value: str) -> bool:
+    """Heuristic used by the generic key/keyword detectors (gitleaks' generic rule, refined):
+    long enough, not a placeholder, not a path or code reference, not made of words, and with
+    enough character variety."""
+    stripped = value.strip("'\"`")
+    if len(stripped) < 8 or is_placeholder(stripped):
+        return False
+    if stripped[0] in "<{[$%" or _FILE_LIKE.search(stripped) or _is_code_ref(stripped) or "://" in stripped:
+        return False
+    if _looks_like_words(stripped):
+        return False
+    has_digit = any(c.isdigit() for c in stripped)
+    has_alpha = any(c.isalpha() for c in stripped)
+    if not has_alpha and len(stripped) < 20:
+        return False  # short pure numbers are counts, ids and timestamps
+    if not has_digit and not any(c.isupper() for c in stripped[1:]) and len(stripped) < 24:
+        return False
+    entropy = shannon_entropy(stripped)
+    return entropy >= (2.5 if len(stripped) < 16 else 2.75)
+
+
+def password_value(value: str) -> bool:
+    """Validator for values under a password-like key: anything real, not a template or flag."""
+    stripped = value.strip()
+    if len(stripped) < 3 or is_placeholder(stripped):
+        return False
+    return stripped.lower() not in {"null", "none", "true", "false", "nil", "undefined", "empty", "required"}
+
+
+_CALL_OR_INDEX = re.compile(r"^[A-Za-z_][\w.]*[\[(]")
+_KEY_WORDS = frozenset(
+    {"password", "passwd", "secret", "token", "apikey", "api_key", "key", "string", "str", "value", "xxx"}
+)
+
+
+def strong_value(value: str) -> bool:
+    """Validator for values under a password/secret/api-key name: anything real except
+    templates, flags, code references (``process.env.X``, ``os.environ['X']``) and key words."""
+    stripped = value.strip()
+    if not password_value(stripped) or (len(stripped) < 4 and stripped.isdigit()):
+        return False
+    if _is_code_ref(stripped) or _CALL_OR_INDEX.match(stripped) or stripped.startswith("$"):
+        return False
+    return stripped.lower() not in _KEY_WORDS
+
+
+_HEX_ONLY = re.compile(r"[0-9a-fA-F\-]+")
+
+
+def high_entropy_token(value: str) -> bool:
+    """Validator for long tokens with no name or prefix: letters and digits, not a hex digest
+    (commit ids, content hashes and trace ids are common and harmless in logs), not words,
+    and at least 4 bits of entropy per character."""
+    if len(value) < 44 or _HEX_ONLY.fullmatch(value) or is_placeholder(value):
+        return False
+    if not any(c.isdigit() for c in value) or not any(c.isalpha() for c in value):
+        return False
+    if _looks_like_words(value):
+        return False
+    return shannon_entropy(value) >= 4.0
