@@ -4,17 +4,22 @@
     python spool_app.py hold N         log N records, print LOGGED, then wait to be killed
     python spool_app.py drain SECONDS  log nothing; wait until the spool is empty, shut down
 
-Configuration comes from AIBOS_* variables; the last line printed is a JSON summary.
+Configuration comes from AIBOS_* variables; the last line printed is a JSON summary, with the
+records that entered the delivery stage counted by severity class ("entered").
 """
 
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
+from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
+
 import aibos_otel
 from aibos_otel import DEBUG, ERROR, FATAL, INFO, TRACE, WARNING
+from aibos_otel.sdk.levels import SEVERITY_CLASSES, severity_class
 
 # One in 100 is ERROR or FATAL; the rest is mostly noise, as in a real service under load.
 MIX = [TRACE] * 30 + [DEBUG] * 30 + [INFO] * 30 + [WARNING] * 8 + [ERROR, FATAL]
@@ -33,12 +38,32 @@ def log_records(count: int, rate: float) -> None:
                 time.sleep(ahead)
 
 
+class EnteredCounter(LogRecordProcessor):
+    """Counts what the pipeline hands to the exporters: the ground truth for drop accounting."""
+
+    def __init__(self) -> None:
+        self.counts = [0] * len(SEVERITY_CLASSES)
+        self.lock = threading.Lock()
+
+    def on_emit(self, log_record: ReadWriteLogRecord) -> None:
+        number = log_record.log_record.severity_number
+        with self.lock:
+            self.counts[severity_class(number.value if number is not None else 0)] += 1
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
 def spool_pending(directory: Path) -> int:
     return sum(1 for p in directory.iterdir() if ".otlp" in p.name) if directory.exists() else 0
 
 
 def main() -> None:
-    handle = aibos_otel.setup()
+    entered = EnteredCounter()
+    handle = aibos_otel.setup(extra_processors=[entered])
     mode = sys.argv[1]
     started = time.monotonic()
     if mode == "log":
@@ -60,6 +85,7 @@ def main() -> None:
         "logged_seconds": round(logged_seconds, 3),
         "shutdown_seconds": round(time.monotonic() - before, 3),
         "metrics": handle.metrics.snapshot(),
+        "entered": dict(zip(SEVERITY_CLASSES, entered.counts, strict=True)),
     }
     print(json.dumps(summary), flush=True)
 
