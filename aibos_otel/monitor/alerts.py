@@ -16,6 +16,7 @@ the default channels. A channel already notified is notified again after ``repea
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -37,6 +38,7 @@ from aibos_otel.policy.model import Policy, Rule
 from aibos_otel.policy.templates import render
 
 ALERTMANAGER_RESEND_NS = 60 * 10**9
+STANDARD_ESCALATION_NS = 10 * 60 * 10**9
 ACTIVE_STATES = ("pending", "firing")
 
 
@@ -246,10 +248,7 @@ class AlertManager:
                     alert = self._new_alert(key, name, labels, "log", now_ns)
                     alert.resolve_after_ns = self.policy.alerting.resolve_after_ns
                     channels = _as_names(attrs.get("channels"))
-                    escalation = attrs.get("escalation")
-                    steps: tuple[tuple[int, tuple[str, ...]], ...] | None = None
-                    if isinstance(escalation, str) and escalation not in ("", "immediate"):
-                        steps = _parse_escalation(escalation)
+                    steps = _record_escalation(channels, attrs.get("escalation"))
                     alert.steps = self._plan(channels or None, steps, labels)
                     self.active[key] = alert
                 alert.value += 1
@@ -540,12 +539,21 @@ def _as_names(value: object) -> list[str]:
     return []
 
 
-def _parse_escalation(text: str) -> tuple[tuple[int, tuple[str, ...]], ...] | None:
-    """``alert.escalation`` as JSON ``[{"after": "5m", "channels": ["pagerduty"]}]``; None if unusable."""
-    try:
-        steps = json.loads(text)
-        return tuple(
-            (parse_duration(str(s.get("after", "0s"))), tuple(_as_names(s.get("channels")))) for s in steps
-        )
-    except (ValueError, TypeError, AttributeError):
+def _record_escalation(
+    channels: list[str], escalation: object
+) -> tuple[tuple[int, tuple[str, ...]], ...] | None:
+    """The SDK's ``alert.escalation``: ``immediate`` (every channel now), ``none`` (the first
+    channel only), ``standard`` or absent (the first channel now, the others after 10 minutes),
+    or a duration such as ``5m`` (the first now, the others after that long).
+    ``None`` means every channel at once (also when no channels were named: routing decides)."""
+    if not channels or escalation == "immediate":
         return None
+    first, rest = (channels[0],), tuple(channels[1:])
+    if escalation == "none" or not rest:
+        return ((0, first),)
+    delay = STANDARD_ESCALATION_NS
+    if isinstance(escalation, str) and escalation not in ("", "standard"):
+        # the SDK validates; an unknown value falls back to the standard delay
+        with contextlib.suppress(ValueError):
+            delay = parse_duration(escalation)
+    return ((0, first), (delay, rest))

@@ -171,7 +171,14 @@ def test_error_group_and_record_alerts(h: Harness) -> None:
     )  # dedup
     labels = {"service_name": "api", "level": "error"}
     h.alerts.log_alerts(
-        [LogAlert(labels, {"severity": "critical", "channels": "mail,pager"}, "card declined", h.clock.now)],
+        [
+            LogAlert(
+                labels,
+                {"severity": "critical", "channels": ["mail", "pager"], "escalation": "immediate"},
+                "card declined",
+                h.clock.now,
+            )
+        ],
         h.clock.now,
     )
     sent = h.sent()
@@ -182,6 +189,26 @@ def test_error_group_and_record_alerts(h: Harness) -> None:
     resolved = [(c, r) for c, k, r in h.sent() if k == "resolved"]
     # mail has send_resolved: false
     assert sorted(resolved) == [("chat", "new-error-group"), ("pager", "log-alert")]
+
+
+def test_record_alert_escalation_after_a_duration(h: Harness) -> None:
+    labels = {"service_name": "api", "level": "fatal"}
+    h.alerts.log_alerts(
+        [LogAlert(labels, {"channels": ["chat", "pager"], "escalation": "5m"}, "boom", h.clock.now)],
+        h.clock.now,
+    )
+    assert [c for c, _, r in h.sent() if r == "log-alert"] == ["chat"]
+    (alert,) = [a for a in h.alerts.snapshot() if a.rule == "log-alert"]
+    assert alert.labels["severity"] == "critical"  # fatal record without alert.severity
+    h.clock.now += 299 * S
+    h.alerts.log_alerts(
+        [LogAlert(labels, {"channels": ["chat", "pager"], "escalation": "5m"}, "boom", h.clock.now)],
+        h.clock.now,
+    )
+    h.tick(0)
+    assert [c for c, _, r in h.sent() if r == "log-alert"] == ["chat"]
+    h.tick(1.5)
+    assert [c for c, _, r in h.sent() if r == "log-alert"] == ["chat", "pager"]
 
 
 def test_state_survives_restart_without_duplicate_page(tmp_path: Path) -> None:
