@@ -642,7 +642,7 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
         "Telegram bot token (bot id : 35 characters)",
         (":",),
         (f"TELEGRAM_TOKEN={F(DIGITS, 10, 'tg')}:AA{F(URLSAFE, 33, 'tg2')}",),
-        ("elapsed 1234567890:abcdefghijklmnopqrstuvwxyzabcdefghi",),
+        ("elapsed 1234567890:the_quick_brown_fox_jumps_over_dogs",),
         validator=lambda token: v.random_looking(token.partition(":")[2]),
     ),
     _prefixed(

@@ -370,12 +370,36 @@ def no_placeholder(value: str) -> bool:
 
 _WORD_PART = re.compile(r"[A-Za-z]+|\d+")
 _CAMEL_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]{1,8}(?![a-z])")
-_VOWELS = frozenset("aeiouyAEIOUY")
+_VOWELS = frozenset("aeiouAEIOU")
+_RARE_LETTERS = frozenset("jqxzkvwfJQXZKVWF")
 _CODE_REF = re.compile(r"^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+(?:\(\))?;?$")
 _FILE_LIKE = re.compile(
     r"(?:^[~./\\]|\.(?:pem|p12|pfx|jks|key|crt|cer|json|ya?ml|txt|conf|cfg|ini|env|xml|keytab|der|pub)$)",
     re.IGNORECASE,
 )
+
+
+_CONSONANT_RUN = re.compile(r"[b-df-hj-np-tv-xz]{5,}", re.IGNORECASE)
+_CONSONANT_RUN4 = re.compile(r"[b-df-hj-np-tv-xz]{4,}", re.IGNORECASE)
+
+
+def _pronounceable(word: str) -> bool:
+    """A long run of letters reads as a word: enough vowels and no 5-consonant cluster
+    (random letters have both within a dozen characters)."""
+    vowels = sum(c in _VOWELS for c in word)
+    if vowels == 0:
+        return False
+    if len(word) < 8:
+        return not _CONSONANT_RUN4.search(word)
+    rare = sum(c in _RARE_LETTERS for c in word)
+    return vowels / len(word) >= 0.25 and rare / len(word) <= 0.2 and not _CONSONANT_RUN.search(word)
+
+
+def _word_like(word: str) -> bool:
+    """An acronym (2-6 capitals) or a pronounceable word of 2+ letters (capitalised or not)."""
+    if word.isupper():
+        return 2 <= len(word) <= 6 or (len(word) > 6 and _pronounceable(word))
+    return len(word) >= 2 and _pronounceable(word)
 
 
 def _is_code_ref(value: str) -> bool:
@@ -393,21 +417,27 @@ def _looks_like_words(value: str) -> bool:
         if not segment:
             continue
         runs = _WORD_PART.findall(segment)
+        if len(segment) <= 4 and "".join(runs) == segment:
+            continue  # short parts such as 'P2', 'v8', 'u16', 'jjwt'
         if "".join(runs) != segment or len(runs) > 2:
             return False  # symbols, or letters and digits interleaved more than once
         for run in runs:
             if run.isdigit():
-                if len(run) > 4 and not (len(run) == 8 and run[:2] in ("19", "20")):
+                # A whole numeric part is an id or a date (cache keys such as user:48213:profile);
+                # a long number glued to letters is not word-like.
+                if len(run) > (12 if len(runs) == 1 else 4):
                     return False
                 continue
+            if run.isupper():
+                if len(run) > 6 and not _pronounceable(run):
+                    return False  # upper-case constants read as words; random capitals do not
+                continue
             words = _CAMEL_WORD.findall(run)
-            if "".join(words) != run or len(words) * 3 > len(run) + 2:
-                return False  # not camel-case words, or too many one/two-letter "words"
-            letters = [w for w in words if not w.isupper()]
-            if sum(len(w) for w in letters) >= 6:
-                vowels = sum(c in _VOWELS for w in letters for c in w)
-                if vowels / sum(len(w) for w in letters) < 0.25:
-                    return False
+            if "".join(words) != run:
+                return False
+            good = sum(len(w) for w in words if _word_like(w))
+            if good < 0.8 * len(run):
+                return False  # single letters and unpronounceable pieces: random characters
     return True
 
 
@@ -422,12 +452,9 @@ def random_looking(value: str) -> bool:
         return False
     if _looks_like_words(stripped):
         return False
-    has_digit = any(c.isdigit() for c in stripped)
     has_alpha = any(c.isalpha() for c in stripped)
     if not has_alpha and len(stripped) < 20:
         return False  # short pure numbers are counts, ids and timestamps
-    if not has_digit and not any(c.isupper() for c in stripped[1:]) and len(stripped) < 24:
-        return False
     entropy = shannon_entropy(stripped)
     return entropy >= (2.5 if len(stripped) < 16 else 2.75)
 
