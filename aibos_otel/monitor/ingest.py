@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -29,9 +30,26 @@ from aibos_otel.monitor.store import ErrorEvent, GroupChange, Store
 STATUS_CODE_ERROR = 2
 
 
+_SCAN_FIRST = frozenset("ea")
+_WARN = 13  # first WARN severity number
+_N_SEVERITIES = len(LEVEL_BY_SEVERITY)
+_FINGERPRINT_CACHE: dict[tuple[str, str, str], str] = {}
+_FINGERPRINT_CACHE_SIZE = 4096
+
+
 def compute_fingerprint(exc_type: str, stacktrace: str, message: str) -> str:
-    """The project's shared fingerprint (``aibos_otel.fingerprint``), for records without one."""
-    return _fingerprint(exc_type, stacktrace, message)
+    """The project's shared fingerprint (``aibos_otel.fingerprint``), for records without one.
+
+    Memoised: the same error tends to repeat, and parsing its stack each time is the costliest
+    step of ingesting an error record.
+    """
+    key = (exc_type, stacktrace, message)
+    found = _FINGERPRINT_CACHE.get(key)
+    if found is None:
+        if len(_FINGERPRINT_CACHE) >= _FINGERPRINT_CACHE_SIZE:
+            _FINGERPRINT_CACHE.clear()
+        found = _FINGERPRINT_CACHE[key] = _fingerprint(exc_type, stacktrace, message)
+    return found
 
 
 @dataclass(slots=True)
@@ -100,8 +118,15 @@ class Ingestor:
     lock: threading.Lock = field(default_factory=threading.Lock)
     """Held while a batch is derived; the periodic evaluation takes it too."""
 
-    def ingest_logs(self, request: ExportLogsServiceRequest) -> IngestResult:
-        """Derive everything from one logs export request."""
+    def ingest_logs(self, request: ExportLogsServiceRequest, raw: bytes | None = None) -> IngestResult:
+        """Derive everything from one logs export request.
+
+        ``raw`` is the serialised request when the caller has it: if it does not contain
+        ``alert.``, no record can carry an alert annotation, and attributes of records below WARN
+        are not scanned at all (exceptions on TRACE..INFO records do not make error groups, as in
+        Sentry's logging integration).
+        """
+        maybe_alerts = raw is None or b"alert." in raw
         receive_ns = self.clock()
         counts = BatchCounts()
         errors: list[ErrorEvent] = []
@@ -114,25 +139,28 @@ class Ingestor:
                 environment = base.get("deployment_environment", "")
                 metric_service = self.metrics.service_label(service)
                 plans: dict[str, tuple[dict[str, str], Sequence[RuleFeed]]] = {}
+                level_counts: Counter[str] = Counter()
+                observe = counts.observe_latency
                 for sl in rl.scope_logs:
                     for lr in sl.log_records:
-                        if len(lr.trace_id) not in (0, 16) or len(lr.span_id) not in (0, 8):
+                        trace_id = lr.trace_id
+                        if (trace_id and len(trace_id) != 16) or len(lr.span_id) not in (0, 8):
                             result.rejected += 1
                             result.message = "trace_id must be 16 bytes and span_id 8 bytes (or empty)"
                             continue
                         sev = lr.severity_number
                         level = (
                             LEVEL_BY_SEVERITY[sev]
-                            if 0 < sev < len(LEVEL_BY_SEVERITY)
+                            if 0 < sev < _N_SEVERITIES
                             else level_for(sev, lr.severity_text)
                         )
                         ts = lr.time_unix_nano or lr.observed_time_unix_nano
                         if ts:
-                            counts.observe_latency(receive_ns - ts)
+                            observe(receive_ns - ts)
+                            ts = min(ts, receive_ns)  # a clock ahead of ours must not land in the future
                         else:
                             ts = receive_ns
-                        ts = min(ts, receive_ns)  # a clock ahead of ours must not land in the future
-                        counts.by_service_level[(metric_service, level)] += 1
+                        level_counts[level] += 1
                         plan = plans.get(level)
                         if plan is None:
                             labels = dict(base, level=level)
@@ -145,8 +173,12 @@ class Ingestor:
                                 feed.offer(body, ts)
                         exc: _Exception | None = None
                         alert_attrs: dict[str, object] | None = None
-                        if lr.attributes:
-                            exc, alert_attrs = _scan_attributes(lr.attributes)
+                        if maybe_alerts or sev >= _WARN:
+                            attributes = lr.attributes
+                            if attributes:
+                                exc, alert_attrs = _scan_attributes(attributes)
+                                if exc is not None and sev < _WARN:
+                                    exc = None
                         if exc is not None or level in ("error", "fatal"):
                             if body is None:
                                 body = any_text(lr.body)
@@ -161,7 +193,7 @@ class Ingestor:
                                     stacktrace=exc.stacktrace,
                                     service=service,
                                     environment=environment,
-                                    trace_id=lr.trace_id.hex(),
+                                    trace_id=trace_id.hex(),
                                     time_ns=ts,
                                 )
                             )
@@ -170,6 +202,8 @@ class Ingestor:
                                 body = any_text(lr.body)
                             log_alerts.append(LogAlert(labels, alert_attrs, body, ts))
                         result.accepted += 1
+                for level, n in level_counts.items():
+                    counts.by_service_level[(metric_service, level)] += n
             changes = self.store.record_errors(errors) if errors else []
             self.metrics.add_batch(counts, receive_ns / 1e9)
             if self.rules is not None:
@@ -236,6 +270,8 @@ def _scan_attributes(attributes: Sequence[KeyValue]) -> tuple[_Exception | None,
     alert: dict[str, object] | None = None
     for kv in attributes:
         key = kv.key
+        if key[:1] not in _SCAN_FIRST:  # most attributes: one cheap test, no prefix compare
+            continue
         if key.startswith("exception."):
             exc = exc or _Exception()
             name = key[10:]

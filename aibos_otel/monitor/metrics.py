@@ -38,9 +38,11 @@ class BatchCounts:
 
     def observe_latency(self, latency_ns: int) -> None:
         """Add one latency sample (negative values, from clock skew, count as zero)."""
-        latency_ns = max(latency_ns, 0)
-        self.latency_buckets[bisect.bisect_left(_LATENCY_BOUNDS_NS, latency_ns)] += 1
-        self.latency_sum_ns += latency_ns
+        if latency_ns > 0:
+            self.latency_buckets[bisect.bisect_left(_LATENCY_BOUNDS_NS, latency_ns)] += 1
+            self.latency_sum_ns += latency_ns
+        else:
+            self.latency_buckets[0] += 1
         self.latency_count += 1
 
 

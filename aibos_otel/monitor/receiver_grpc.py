@@ -45,10 +45,10 @@ def export_response(signal: Signal, result: IngestResult) -> Message:
     return metrics_pb.ExportMetricsServiceResponse()
 
 
-def ingest(ingestor: Ingestor, signal: Signal, message: Message) -> IngestResult:
-    """Dispatch a parsed request to the ingestor."""
+def ingest(ingestor: Ingestor, signal: Signal, message: Message, raw: bytes | None = None) -> IngestResult:
+    """Dispatch a parsed request to the ingestor (``raw``: its protobuf bytes, when known)."""
     if isinstance(message, logs_pb.ExportLogsServiceRequest):
-        return ingestor.ingest_logs(message)
+        return ingestor.ingest_logs(message, raw)
     if isinstance(message, trace_pb.ExportTraceServiceRequest):
         return ingestor.ingest_traces(message)
     assert isinstance(message, metrics_pb.ExportMetricsServiceRequest), signal
@@ -111,7 +111,7 @@ class GrpcReceiver:
                 self._metrics.count_receiver_error("grpc", "malformed")
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
             try:
-                result = ingest(self._ingestor, signal, message)
+                result = ingest(self._ingestor, signal, message, data)
             except Exception:  # the server must keep serving; the client will retry
                 log.exception("ingest failed")
                 self._metrics.count_receiver_error("grpc", "internal")

@@ -127,7 +127,7 @@ class OtlpHandler(Handler):
             self._fail(400, "malformed", str(exc))
             return
         try:
-            result = ingest(app.ingestor, signal, message)
+            result = ingest(app.ingestor, signal, message, None if as_json else data)
         except Exception:
             log.exception("ingest failed")
             self._fail(503, "internal", "the monitor could not store this batch; retry")
