@@ -1,0 +1,201 @@
+"""The SDK record stage: in-place redaction of body, attributes and exception text, the
+summary attributes, self-metrics, and failing closed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from opentelemetry._logs import LogRecord
+from opentelemetry.sdk._logs import ReadWriteLogRecord
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+from aibos_otel.redaction import Detector, Redactor, build_record_stage, redact_resource_attributes
+from aibos_otel.redaction.engine import ERROR_MARKER
+
+GH = "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"
+
+
+def make_record(body: Any, attributes: dict[str, Any]) -> LogRecord:
+    """An API LogRecord as the SDK hands it to processors (BoundedAttributes inside)."""
+    wrapper = ReadWriteLogRecord(
+        LogRecord(body=body, attributes=attributes),
+        resource=Resource.create({}),
+        instrumentation_scope=InstrumentationScope("test"),
+    )
+    return wrapper.log_record
+
+
+@pytest.fixture
+def metrics() -> Iterator[tuple[MeterProvider, InMemoryMetricReader]]:
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    try:
+        yield provider, reader
+    finally:
+        provider.shutdown()
+
+
+def _points(reader: InMemoryMetricReader, name: str) -> dict[str, int]:
+    data = reader.get_metrics_data()
+    out: dict[str, int] = {}
+    if data is None:
+        return out
+    for resource_metrics in data.resource_metrics:
+        for scope in resource_metrics.scope_metrics:
+            for metric in scope.metrics:
+                if metric.name == name:
+                    for point in metric.data.data_points:  # type: ignore[union-attr]
+                        out[str(point.attributes.get("detector", ""))] = int(point.value)  # type: ignore[union-attr]
+    return out
+
+
+def test_clean_record_is_untouched(metrics: tuple[MeterProvider, InMemoryMetricReader]) -> None:
+    provider, reader = metrics
+    stage = build_record_stage(["secrets", "pci", "gdpr"], meter_provider=provider)
+    attributes = {"code.function.name": "update", "code.line.number": 42, "http.route": "/api/v1/users/{id}"}
+    record = make_record("user alice updated profile settings in 12 ms", dict(attributes))
+    stage(record)
+    assert record.body == "user alice updated profile settings in 12 ms"
+    assert dict(record.attributes or {}) == attributes
+    assert _points(reader, "aibos.redaction.redactions") == {}
+
+
+def test_everything_is_redacted_in_place_and_counted(
+    metrics: tuple[MeterProvider, InMemoryMetricReader],
+) -> None:
+    provider, reader = metrics
+    stage = build_record_stage(["secrets", "pci", "gdpr"], meter_provider=provider)
+    record = make_record(
+        {"event": "checkout", "card": {"number": "4111 1111 1111 1111"}, "items": [f"note {GH}"]},
+        {
+            "user.password": "hunter2",
+            "contact": "bob@example.com",
+            "tags": ["ok", "AKIAQWERTYUIOPASDFGH"],
+            "exception.message": "login failed for alice@example.com",
+            "exception.stacktrace": f'Traceback\n  File "a.py", line 1\n    token = "{GH}"\nValueError',
+            "count": 3,
+        },
+    )
+    stage(record)
+    assert record.body == {
+        "event": "checkout",
+        "card": {"number": "[REDACTED:credit-card]"},
+        "items": ["note [REDACTED:github-token]"],
+    }
+    attributes = dict(record.attributes or {})
+    assert attributes["user.password"] == "[REDACTED:sensitive-key]"
+    assert attributes["contact"] == "[REDACTED:email]"
+    assert attributes["tags"] == ("ok", "[REDACTED:aws-access-key-id]")
+    assert attributes["exception.message"] == "login failed for [REDACTED:email]"
+    assert (
+        GH not in attributes["exception.stacktrace"]
+        and 'File "a.py", line 1' in attributes["exception.stacktrace"]
+    )
+    assert attributes["count"] == 3
+    assert attributes["aibos.redaction.count.github-token"] == 2
+    assert attributes["aibos.redaction.count.email"] == 2
+    assert attributes["aibos.redaction.total"] == 7
+    assert _points(reader, "aibos.redaction.redactions") == {
+        "credit-card": 1,
+        "github-token": 2,
+        "sensitive-key": 1,
+        "email": 2,
+        "aws-access-key-id": 1,
+    }
+
+
+def test_drop_strategy_removes_attributes() -> None:
+    stage = build_record_stage(redactor=Redactor(strategy={"sensitive-key": "drop"}))
+    record = make_record("hello", {"password": "x", "keep": 1})
+    stage(record)
+    assert "password" not in (record.attributes or {})
+    assert (record.attributes or {})["keep"] == 1
+
+
+def _exploding(_: str) -> bool:
+    raise RuntimeError("validator bug")
+
+
+BROKEN = Detector(
+    id="broken",
+    category="secrets",
+    pattern=r"SECRET-\d+",
+    description="a detector whose validator raises",
+    keywords=("secret-",),
+    validator=_exploding,
+    examples=("SECRET-1",),
+    negatives=("nothing",),
+)
+
+
+def test_a_raising_validator_masks_the_whole_value(
+    metrics: tuple[MeterProvider, InMemoryMetricReader],
+) -> None:
+    provider, reader = metrics
+    redactor = Redactor(extra_detectors=[BROKEN])
+    assert redactor.redact_text("pay SECRET-42 now") == ERROR_MARKER
+    stage = build_record_stage(redactor=redactor, meter_provider=provider)
+    record = make_record("pay SECRET-42 now", {"note": "SECRET-7", "fine": "ok", "n": 1})
+    stage(record)
+    attributes = dict(record.attributes or {})
+    assert record.body == ERROR_MARKER
+    assert attributes["note"] == ERROR_MARKER
+    assert attributes["fine"] == "ok" and attributes["n"] == 1
+    assert attributes["aibos.redaction.failures"] == 2
+    data = reader.get_metrics_data()
+    assert data is not None
+    names = {m.name for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
+    assert "aibos.redaction.failures" in names
+
+
+def test_a_broken_record_is_masked_whole_and_nothing_raises() -> None:
+    class ExplodingRedactor(Redactor):
+        def redact_value(self, key: str | None, value: Any, counts: Any) -> Any:
+            raise RuntimeError("engine bug")
+
+    stage = build_record_stage(redactor=ExplodingRedactor())
+    record = make_record({"structured": True}, {"a": "text", "n": 5})
+    stage(record)  # must not raise
+    assert record.body == ERROR_MARKER
+    attributes = dict(record.attributes or {})
+    assert attributes["a"] == ERROR_MARKER and attributes["n"] == 5
+
+
+def test_unrenderable_values_fail_closed() -> None:
+    class Weird:
+        def __str__(self) -> str:
+            raise ValueError("no text form")
+
+    counts: Any = __import__("collections").Counter()
+    assert Redactor().redact_value("x", Weird(), counts) == ERROR_MARKER
+    assert counts["redaction-error"] == 1
+
+
+def test_resource_attributes_are_redacted_once() -> None:
+    out = redact_resource_attributes(
+        {
+            "service.name": "billing",
+            "deployment.environment.name": "prod",
+            "db.password": "x",
+            "owner": "ops@example.com",
+        }
+    )
+    assert out == {
+        "service.name": "billing",
+        "deployment.environment.name": "prod",
+        "db.password": "[REDACTED:sensitive-key]",
+        "owner": "[REDACTED:email]",
+    }
+
+
+def test_profiles_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIBOS_REDACTION_PROFILES", "secrets")
+    stage = build_record_stage()
+    record = make_record("mail bob@example.com token " + GH, {})
+    stage(record)
+    assert record.body == "mail bob@example.com token [REDACTED:github-token]"
