@@ -158,4 +158,8 @@ def test_secrets_are_redacted(zero_code_run: dict[str, Any]) -> None:
     assert placed
     for record in placed:
         assert SECRET_CARD not in record["body"]
+        assert "[REDACTED" in record["body"]
         assert SECRET_PASSWORD not in str(record["attributes"])
+        assert str(record["attributes"]["password"]).startswith("[REDACTED")
+    backed_up = "".join(p.read_text() for p in Path(zero_code_run["backup"]).glob("*.jsonl"))
+    assert SECRET_CARD not in backed_up  # the file backup gets the redacted record too
