@@ -1,0 +1,65 @@
+"""The distro picks its own configurator even when another one is installed and listed first."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.delivery.conftest import ROOT, clean_env
+from tests.delivery.receiver import OtlpReceiver
+
+PROBE = """
+import logging
+from opentelemetry import trace
+logging.getLogger("probe").warning("hello from probe")
+with trace.get_tracer("probe").start_as_current_span("work"):
+    logging.getLogger("probe").error("inside a span")
+"""
+
+
+def _rival_package(site: Path) -> None:
+    # A second configurator that, if it ran, would announce itself and build the stock pipeline.
+    (site / "rival_conf.py").write_text(
+        "from opentelemetry.sdk._configuration import _OTelSDKConfigurator\n"
+        "class Rival(_OTelSDKConfigurator):\n"
+        "    def _configure(self, **kwargs):\n"
+        "        print('RIVAL CONFIGURATOR RAN', flush=True)\n"
+        "        super()._configure(**kwargs)\n"
+    )
+    dist = site / "rival_conf-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: rival-conf\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[opentelemetry_configurator]\nrival = rival_conf:Rival\n")
+
+
+def test_aibos_configurator_wins_over_a_rival_listed_first(tmp_path: Path, receiver: OtlpReceiver) -> None:
+    _rival_package(tmp_path)
+    script = tmp_path / "probe.py"
+    script.write_text(PROBE)
+    env = clean_env(
+        PYTHONPATH=f"{tmp_path}:{ROOT}",  # the rival comes first in entry-point order
+        AIBOS_ENDPOINT=receiver.endpoint,
+        AIBOS_ENVIRONMENT="staging",
+        AIBOS_SERVICE_NAME="probe",
+        OTEL_LOGS_EXPORTER="otlp",  # what users of the stock distro set: must not export twice
+        OTEL_PYTHON_DISTRO="aibos",
+    )
+    instrument = Path(sys.executable).with_name("opentelemetry-instrument")
+    result = subprocess.run(
+        [str(instrument), sys.executable, str(script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "RIVAL CONFIGURATOR RAN" not in result.stdout
+    assert "Overriding of current LoggerProvider" not in result.stderr
+    assert receiver.wait_for(lambda logs: len(logs) >= 2, timeout=10)
+    logs = [r for r in receiver.snapshot() if r["scope"] == "probe"]
+    assert sorted(r["body"] for r in logs) == ["hello from probe", "inside a span"]  # once each
+    inside = next(r for r in logs if r["body"] == "inside a span")
+    assert inside["trace_id"] != "" and int(inside["trace_id"], 16) != 0
+    assert all(r["resource"]["telemetry.distro.name"] == "aibos-otel" for r in logs)
