@@ -44,6 +44,7 @@ from aibos_otel.sdk.self_metrics import SelfMetrics
 
 _internal = logging.getLogger("aibos_otel.sdk.spool")
 _NAME = re.compile(r"^(?P<stamp>\d+)-(?P<pid>\d+)-(?P<n>\d+)\.s(?P<sev>\d)\.n(?P<count>\d+)\.otlp$")
+_RESCAN_SECONDS = 5.0
 _CLAIMED = re.compile(r"^(?P<base>.+\.otlp)\.claimed-(?P<pid>\d+)$")
 
 
@@ -55,6 +56,7 @@ class SpooledBatch:
     original: Path
     severity: int
     records: Sequence[ReadableLogRecord]
+    size: int = 0
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,11 @@ class Spool:
         self._metrics = metrics
         self._lock = threading.Lock()
         self._counter = itertools.count()
+        # Directory scans are O(files): the cap check trusts a running estimate between scans,
+        # and claims pop from the last scan's sorted list until it runs out.
+        self._estimated_bytes = 0
+        self._last_scan = 0.0
+        self._to_claim: list[_Waiting] = []
         self._recover()
 
     # -- writing --------------------------------------------------------------------------------
@@ -110,6 +117,7 @@ class Spool:
             name = f"{time.time_ns()}-{os.getpid()}-{next(self._counter)}.s{severity}.n{len(part)}.otlp"
             try:
                 self._write(self.directory / name, payload)
+                self._estimated_bytes += len(payload)
             except OSError as exc:
                 _internal.error("aibos: cannot spool %d records to %s: %s", len(part), self.directory, exc)
                 if self._metrics is not None:
@@ -129,8 +137,14 @@ class Spool:
 
     def _enforce_cap(self) -> None:
         with self._lock:
+            now = time.monotonic()
+            # Other processes may share the directory: rescan at least every few seconds.
+            if self._estimated_bytes <= self._max_bytes and now - self._last_scan < _RESCAN_SECONDS:
+                return
             waiting = self._waiting()
             total = sum(item.size for item in waiting)
+            self._estimated_bytes = total
+            self._last_scan = now
             if total <= self._max_bytes:
                 return
             # Lowest severity first, oldest first within it.
@@ -142,6 +156,7 @@ class Spool:
                 except FileNotFoundError:  # claimed or evicted by another process meanwhile
                     continue
                 total -= item.size
+                self._estimated_bytes = total
                 if self._metrics is not None:
                     self._metrics.count_dropped("spool_full", item.severity, item.count)
                 _internal.warning(
@@ -173,11 +188,19 @@ class Spool:
 
     def claim_oldest(self) -> SpooledBatch | None:
         """Claim the oldest waiting file (most severe first among equals) and decode it."""
-        for item in sorted(self._waiting(), key=lambda w: (w.stamp, -w.severity)):
+        with self._lock:
+            if not self._to_claim:
+                # Newest last, so that pop() takes the oldest.
+                self._to_claim = sorted(self._waiting(), key=lambda w: (w.stamp, -w.severity), reverse=True)
+        while True:
+            with self._lock:
+                if not self._to_claim:
+                    return None
+                item = self._to_claim.pop()
             claimed = item.path.with_name(f"{item.path.name}.claimed-{os.getpid()}")
             try:
                 os.rename(item.path, claimed)
-            except FileNotFoundError:  # another process claimed it first
+            except FileNotFoundError:  # claimed by another process, or evicted
                 continue
             try:
                 records = decode(claimed.read_bytes())
@@ -187,17 +210,20 @@ class Spool:
                 if self._metrics is not None:
                     self._metrics.count_dropped("spool_corrupt", item.severity, item.count)
                 continue
-            return SpooledBatch(claimed, item.path, item.severity, records)
-        return None
+            return SpooledBatch(claimed, item.path, item.severity, records, item.size)
 
     def acknowledge(self, batch: SpooledBatch) -> None:
         """The backend accepted the batch: delete it."""
         batch.path.unlink(missing_ok=True)
+        with self._lock:
+            self._estimated_bytes = max(0, self._estimated_bytes - batch.size)
 
     def release(self, batch: SpooledBatch) -> None:
-        """The re-send failed: put the batch back in the queue."""
+        """The re-send failed: put the batch back in the queue (first in line again)."""
         with contextlib.suppress(FileNotFoundError):
             os.rename(batch.path, batch.original)
+        with self._lock:
+            self._to_claim.clear()  # rescan next time: the released file is the oldest again
 
     def _recover(self) -> None:
         # Return claims of dead processes (and of an earlier process with our pid) to the queue;
