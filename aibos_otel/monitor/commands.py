@@ -37,6 +37,11 @@ def _add_server_options(parser: argparse.ArgumentParser) -> None:
         "--tls-cert", type=Path, default=None, help="serve OTLP over TLS with this certificate"
     )
     parser.add_argument("--tls-key", type=Path, default=None, help="... and this private key")
+    parser.add_argument(
+        "--metrics-otlp-endpoint",
+        default=None,
+        help="also push the derived metrics as OTLP/gRPC to this endpoint",
+    )
 
 
 def register(subparsers: Any) -> None:
@@ -74,6 +79,7 @@ def run_monitor(args: argparse.Namespace) -> int:
         bearer_token=args.token,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
+        metrics_otlp_endpoint=args.metrics_otlp_endpoint,
     )
     from aibos_otel.policy.model import PolicyError, load_policy
 

@@ -125,6 +125,20 @@ class DerivedMetrics(Collector):
         with self._lock:
             return _rates(self._per_second, int(now if now is not None else time.time()))
 
+    def snapshot(self) -> dict[str, dict[tuple[str, ...], float]]:
+        """Copies of the counters and gauges (for pushing them as OTLP)."""
+        now = int(time.time())
+        with self._lock:
+            rates = {(svc,): _rates(ring, now) for svc, ring in self._per_second_service.items()}
+            return {
+                "records": {k: float(v) for k, v in self._records.items()},
+                "notifications": {k: float(v) for k, v in self._notifications.items()},
+                "receiver_errors": {k: float(v) for k, v in self._receiver_errors.items()},
+                "throughput": {k: r for k, (r, _) in rates.items()},
+                "error_ratio": {k: e for k, (_, e) in rates.items()},
+                "gauges": {(k,): v for k, v in self.gauges.items()},
+            }
+
     def registry(self) -> CollectorRegistry:
         """A registry holding only these metrics."""
         registry = CollectorRegistry(auto_describe=False)

@@ -51,6 +51,7 @@ class Monitor:
         self._api: Server | None = None
         self._stopping = threading.Event()
         self._ticker: threading.Thread | None = None
+        self._stop_push: Callable[[], None] | None = None
 
     # ports actually bound (after start)
     grpc_port: int | None = None
@@ -80,6 +81,10 @@ class Monitor:
             self._http.start("otlp-http")
         if self._api:
             self._api.start("api")
+        if s.metrics_otlp_endpoint:
+            from aibos_otel.monitor.metrics_otlp import start_push
+
+            self._stop_push = start_push(self.metrics, s.metrics_otlp_endpoint, s.metrics_otlp_interval)
         self._ticker = threading.Thread(target=self._tick_loop, name="monitor-tick", daemon=True)
         self._ticker.start()
         self.ready = True
@@ -169,6 +174,9 @@ class Monitor:
         """Stop listeners (in-flight exports finish), then the background work, then the store."""
         self.ready = False
         self._stopping.set()
+        if self._stop_push is not None:
+            self._stop_push()  # one last push while the receivers may still be up
+            self._stop_push = None
         if self._grpc:
             self._grpc.stop()
             self._grpc = None

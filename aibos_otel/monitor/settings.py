@@ -32,6 +32,8 @@ class MonitorSettings:
     tls_key: Path | None = None
     grpc_workers: int = 8
     tick_seconds: float = 1.0
+    metrics_otlp_endpoint: str | None = None
+    metrics_otlp_interval: float = 15.0
 
     @property
     def database(self) -> Path:

@@ -12,6 +12,7 @@ import math
 import random
 from collections import defaultdict
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -120,7 +121,8 @@ def close(a: dict[tuple[tuple[str, str], ...], float], b: dict[tuple[tuple[str, 
     return a.keys() == b.keys() and all(math.isclose(a[k], b[k], rel_tol=1e-9, abs_tol=1e-9) for k in a)
 
 
-@settings(max_examples=300, deadline=None)
+@pytest.mark.slow
+@settings(max_examples=200, deadline=None)
 @given(rules(), streams(), st.lists(st.integers(0, 21_000_000_000), min_size=1, max_size=8), st.randoms())
 def test_streaming_matches_brute_force(
     expr_text: str, events: list[Event], eval_times: list[int], rnd: random.Random

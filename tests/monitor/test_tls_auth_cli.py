@@ -6,6 +6,7 @@ import json
 import ssl
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -70,3 +71,24 @@ def test_alerts_command_lists_firing_alerts(monitor_factory: Any) -> None:
         check=False,
     )
     assert missing.returncode == 1 and "no monitor data" in missing.stderr
+
+
+def test_metrics_pushed_as_otlp(monitor_factory: Any, tmp_path: Path) -> None:
+    """The monitor pushes its derived metrics over OTLP; here to a second monitor, which counts them."""
+    sink: Monitor = monitor_factory(data_dir=tmp_path / "sink")
+    source: Monitor = monitor_factory(
+        metrics_otlp_endpoint=f"http://127.0.0.1:{sink.grpc_port}",
+        metrics_otlp_interval=0.2,
+        data_dir=tmp_path / "source",
+    )
+    with grpc.insecure_channel(f"127.0.0.1:{source.grpc_port}") as channel:
+        channel.unary_unary(LOGS_METHOD)(logs_request([record("x", "info")]).SerializeToString(), timeout=10)
+    deadline = time.monotonic() + 10
+    while True:
+        with urllib.request.urlopen(f"http://127.0.0.1:{sink.api_port}/metrics", timeout=5) as resp:
+            text = resp.read().decode()
+        if 'aibos_monitor_export_requests_total{signal="metrics",transport="grpc"}' in text:
+            break
+        assert time.monotonic() < deadline, "no OTLP metrics arrived"
+        time.sleep(0.1)
+    assert 'aibos_monitor_items_total{signal="metrics"}' in text
