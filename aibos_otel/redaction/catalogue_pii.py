@@ -190,10 +190,13 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         "ipv6",
         "gdpr",
         "network",
-        r"(?<![\w:.])(?P<secret>(?:[0-9A-Fa-f]{0,4}:){2,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{1,4})?)(?![\w:]|\.\d)",
+        r"(?<![\w:.])(?P<secret>(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|(?:[0-9A-Fa-f]{1,4}:){6}\d{1,3}(?:\.\d{1,3}){3}"
+        r"|(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{0,4}::(?:[0-9A-Fa-f]{1,4}:){0,6}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{1,4})?)"
+        r"(?![\w:]|\.\d)",
         "IPv6 address, with or without an embedded IPv4 tail (validated)",
         keywords=(":",),
         validator=v.ipv6,
+        priority=55,
         examples=("login from 2001:db8:1::192.0.2.1", "client_ip=2345:0425:2CA1::0567:5673:23b5 bytes=103"),
         negatives=("Time 12:34:56", "Ratio 1:2:3:4", "std::cout", "2001::db8::1", ":::"),
     ),

@@ -1302,7 +1302,7 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
     _d(
         "high-entropy-token",
         "generic",
-        r"(?<![A-Za-z0-9_\-+/.])(?P<secret>[A-Za-z0-9_\-+/]{32,512}={0,2})(?![A-Za-z0-9_\-+/=.])",
+        r"(?<![A-Za-z0-9_\-+/.])(?P<secret>[A-Za-z0-9_\-+/]{44,512}={0,2})(?![A-Za-z0-9_\-+/=.])",
         "Long random-looking token (44+ characters, letters and digits, high entropy, not a hex digest)",
         (),
         (f"HttpClientErrorException$Unauthorized: arg[2]={F(LOWER_ALNUM, 64, 'he')}",),

@@ -156,7 +156,7 @@ class _HyperscanPrefilter:
             if not detector.pattern.isascii():
                 fallback.append(index)
                 continue
-            expressions.append(detector.pattern.encode("ascii"))
+            expressions.append(relax_repeats(detector.pattern).encode("ascii"))
             ids.append(index)
             flags.append(flags_base | (hyperscan.HS_FLAG_CASELESS if detector.ignore_case else 0))
         database = _compile(hyperscan, expressions, ids, flags)
@@ -185,6 +185,23 @@ class _HyperscanPrefilter:
             text.encode("ascii"), match_event_handler=_on_match, context=hits, scratch=scratch
         )
         return hits
+
+
+_REPEAT = re.compile(r"(?<!\\)\{(\d+)(?:,(\d*))?\}")
+_MAX_PREFILTER_REPEAT = 48
+
+
+def relax_repeats(pattern: str) -> str:
+    """Loosen counted repeats (``{36,255}`` -> ``{36,}``, ``{100,400}`` -> ``{48,}``) for the Hyperscan prefilter.
+
+    Large bounded repeats make Hyperscan's automata big and its scans slow; a looser
+    pattern matches a superset, which is all a prefilter needs (Python's regex decides)."""
+
+    def loosen(match: re.Match[str]) -> str:
+        low = min(int(match.group(1)), _MAX_PREFILTER_REPEAT)
+        return f"{{{low},}}"
+
+    return _REPEAT.sub(loosen, pattern)
 
 
 def _on_match(id_: int, _from: int, _to: int, _flags: int, hits: set[int]) -> None:
