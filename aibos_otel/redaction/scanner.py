@@ -192,7 +192,8 @@ _MAX_PREFILTER_REPEAT = 48
 
 
 def relax_repeats(pattern: str) -> str:
-    """Loosen counted repeats (``{36,255}`` -> ``{36,}``, ``{100,400}`` -> ``{48,}``) for the Hyperscan prefilter.
+    """Loosen counted repeats for the Hyperscan prefilter (``{36,255}`` -> ``{36,}``,
+    ``{100,400}`` -> ``{48,}``).
 
     Large bounded repeats make Hyperscan's automata big and its scans slow; a looser
     pattern matches a superset, which is all a prefilter needs (Python's regex decides)."""
