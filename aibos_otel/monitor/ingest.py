@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
 from aibos_otel.fingerprint import fingerprint as _fingerprint
 from aibos_otel.monitor.labels import LEVEL_BY_SEVERITY, level_for, resource_labels
-from aibos_otel.monitor.metrics import BatchCounts, DerivedMetrics
+from aibos_otel.monitor.metrics import LATENCY_BOUNDS_NS, BatchCounts, DerivedMetrics
 from aibos_otel.monitor.otlp import any_text, any_value
 from aibos_otel.monitor.store import ErrorEvent, GroupChange, Store
 
@@ -138,9 +139,11 @@ class Ingestor:
                 service = base["service_name"]
                 environment = base.get("deployment_environment", "")
                 metric_service = self.metrics.service_label(service)
-                plans: dict[str, tuple[dict[str, str], Sequence[RuleFeed]]] = {}
-                level_counts: Counter[str] = Counter()
-                observe = counts.observe_latency
+                plans: dict[int, tuple[dict[str, str], Sequence[RuleFeed]]] = {}
+                level_counts_other: Counter[str] = Counter()
+                sev_counts = [0] * 32  # by severity number (clamped): cheaper than a dict per record
+                lat_buckets = counts.latency_buckets
+                lat_sum = 0
                 for sl in rl.scope_logs:
                     for lr in sl.log_records:
                         trace_id = lr.trace_id
@@ -149,23 +152,32 @@ class Ingestor:
                             result.message = "trace_id must be 16 bytes and span_id 8 bytes (or empty)"
                             continue
                         sev = lr.severity_number
-                        level = (
-                            LEVEL_BY_SEVERITY[sev]
-                            if 0 < sev < _N_SEVERITIES
-                            else level_for(sev, lr.severity_text)
-                        )
                         ts = lr.time_unix_nano or lr.observed_time_unix_nano
                         if ts:
-                            observe(receive_ns - ts)
-                            ts = min(ts, receive_ns)  # a clock ahead of ours must not land in the future
+                            lat = receive_ns - ts
+                            if lat > 0:
+                                lat_buckets[bisect_left(LATENCY_BOUNDS_NS, lat)] += 1
+                                lat_sum += lat
+                            else:
+                                lat_buckets[0] += 1
+                                ts = receive_ns  # a clock ahead of ours must not land in the future
                         else:
                             ts = receive_ns
-                        level_counts[level] += 1
-                        plan = plans.get(level)
+                        if 0 < sev < _N_SEVERITIES:
+                            sev_counts[sev] += 1
+                            plan = plans.get(sev)
+                        else:
+                            plan = None
                         if plan is None:
+                            level = level_for(sev, lr.severity_text)
+                            if not 0 < sev < _N_SEVERITIES:
+                                level_counts_other[level] += 1
                             labels = dict(base, level=level)
-                            plan = plans[level] = (labels, self.rules.feeds_for(labels) if self.rules else ())
+                            plan = (labels, self.rules.feeds_for(labels) if self.rules else ())
+                            if 0 < sev < _N_SEVERITIES:
+                                plans[sev] = plan
                         labels, feeds = plan
+                        level = labels["level"]
                         body: str | None = None
                         if feeds:
                             body = any_text(lr.body)
@@ -202,8 +214,12 @@ class Ingestor:
                                 body = any_text(lr.body)
                             log_alerts.append(LogAlert(labels, alert_attrs, body, ts))
                         result.accepted += 1
-                for level, n in level_counts.items():
+                for sev_number, n in enumerate(sev_counts):
+                    if n:
+                        counts.by_service_level[(metric_service, LEVEL_BY_SEVERITY[sev_number])] += n
+                for level, n in level_counts_other.items():
                     counts.by_service_level[(metric_service, level)] += n
+                counts.latency_sum_ns += lat_sum
             changes = self.store.record_errors(errors) if errors else []
             self.metrics.add_batch(counts, receive_ns / 1e9)
             if self.rules is not None:

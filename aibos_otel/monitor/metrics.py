@@ -21,29 +21,27 @@ MAX_SERVICES = 100
 OVERFLOW_SERVICE = "other"
 # Seconds; end-to-end latency from the record's timestamp to its arrival here.
 LATENCY_BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
-_LATENCY_BOUNDS_NS: tuple[int, ...] = tuple(int(b * 1e9) for b in LATENCY_BUCKETS)
+LATENCY_BOUNDS_NS: tuple[int, ...] = tuple(int(b * 1e9) for b in LATENCY_BUCKETS)
 RATE_WINDOW_S = 60
 
 
 class BatchCounts:
     """What one batch adds; filled without locks by the ingest path, then merged once."""
 
-    __slots__ = ("by_service_level", "latency_buckets", "latency_count", "latency_sum_ns")
+    __slots__ = ("by_service_level", "latency_buckets", "latency_sum_ns")
 
     def __init__(self) -> None:
         self.by_service_level: Counter[tuple[str, str]] = Counter()
         self.latency_buckets = [0] * (len(LATENCY_BUCKETS) + 1)
         self.latency_sum_ns = 0
-        self.latency_count = 0
 
     def observe_latency(self, latency_ns: int) -> None:
         """Add one latency sample (negative values, from clock skew, count as zero)."""
         if latency_ns > 0:
-            self.latency_buckets[bisect.bisect_left(_LATENCY_BOUNDS_NS, latency_ns)] += 1
+            self.latency_buckets[bisect.bisect_left(LATENCY_BOUNDS_NS, latency_ns)] += 1
             self.latency_sum_ns += latency_ns
         else:
             self.latency_buckets[0] += 1
-        self.latency_count += 1
 
 
 class DerivedMetrics(Collector):
@@ -83,7 +81,7 @@ class DerivedMetrics(Collector):
             for i, n in enumerate(counts.latency_buckets):
                 self._latency_buckets[i] += n
             self._latency_sum_ns += counts.latency_sum_ns
-            self._latency_count += counts.latency_count
+            self._latency_count += sum(counts.latency_buckets)
             per_service: Counter[str] = Counter()
             per_service_err: Counter[str] = Counter()
             for (service, level), n in counts.by_service_level.items():
