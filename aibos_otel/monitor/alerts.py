@@ -186,6 +186,12 @@ class AlertManager:
         self.active: dict[str, Alert] = {a.key: a for a in load_alerts(store)}
         self.silences: list[Silence] = self._load_silences()
         self._range_ns = {r.name: r.expr.range_agg.range_ns for r in policy.rules}
+        # alerts of rules that are no longer in the policy (or disabled) can never clear: resolve them
+        live = {r.name for r in policy.rules if r.enabled}
+        orphans = [a for a in self.active.values() if a.source == "rule" and a.rule not in live]
+        for alert in orphans:
+            self._resolve(alert, self.started_ns)
+        self._advance(orphans, self.started_ns)
         self._update_gauges()
 
     # -- inputs -----------------------------------------------------------------------------

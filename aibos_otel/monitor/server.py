@@ -26,6 +26,9 @@ from aibos_otel.policy.model import Policy, load_policy
 
 log = logging.getLogger(__name__)
 
+HISTORY_KEEP_NS = 30 * 86_400 * 10**9  # resolved alert episodes and delivered notifications
+PRUNE_EVERY_NS = 3600 * 10**9
+
 
 class Monitor:
     """Everything ``aibos-otel up`` runs. ``start()`` binds and serves; ``stop()`` undoes it."""
@@ -52,6 +55,7 @@ class Monitor:
         self._stopping = threading.Event()
         self._ticker: threading.Thread | None = None
         self._stop_push: Callable[[], None] | None = None
+        self._last_prune_ns = 0
 
     # ports actually bound (after start)
     grpc_port: int | None = None
@@ -102,6 +106,9 @@ class Monitor:
         with self.ingestor.lock:
             self.rules.evaluate_all(now)
         self.alerts.tick(now)
+        if now - self._last_prune_ns >= PRUNE_EVERY_NS:
+            self._last_prune_ns = now
+            self.store.prune(now, HISTORY_KEEP_NS)
 
     def refresh_gauges(self) -> None:
         """Update gauges that are read from state at scrape time."""

@@ -187,6 +187,18 @@ class Store:
         with self._lock:
             self._db.close()
 
+    def prune(self, now_ns: int, keep_ns: int) -> int:
+        """Delete delivered or failed notifications and resolved alert episodes older than ``keep_ns``."""
+        cutoff = now_ns - keep_ns
+        with self.transaction() as db:
+            sent = db.execute(
+                "DELETE FROM outbox WHERE status IN ('sent', 'failed') AND created_at_ns < ?", (cutoff,)
+            ).rowcount
+            alerts = db.execute(
+                "DELETE FROM alerts WHERE state = 'resolved' AND resolved_at_ns < ?", (cutoff,)
+            ).rowcount
+        return int(sent + alerts)
+
     # -- error groups -----------------------------------------------------------------------
     def record_errors(self, events: Sequence[ErrorEvent]) -> list[GroupChange]:
         """Add occurrences to their groups in one transaction; return new and regressed groups."""

@@ -232,3 +232,22 @@ def test_state_survives_restart_without_duplicate_page(tmp_path: Path) -> None:
     assert second.states() == {}
     assert [k for _, k, _ in second.sent()[2:]] == ["resolved", "resolved"]
     second.store.close()
+
+
+def test_alerts_of_a_removed_rule_resolve_at_start(tmp_path: Path) -> None:
+    clock = Clock()
+    first = Harness(tmp_path / "db.sqlite3", clock)
+    first.log("fatal")
+    assert first.states() == {"fatal": "firing"}
+    first.store.close()
+    store = Store(tmp_path / "db.sqlite3")
+    policy = parse_policy(POLICY.replace("name: fatal\n", "name: fatal-renamed\n"), env={})
+    alerts = AlertManager(policy, store, Outbox(store), DerivedMetrics(), clock)
+    assert alerts.snapshot() == []
+    kinds = [r["kind"] for r in store.query("SELECT kind FROM outbox ORDER BY id")]
+    assert kinds == ["firing", "resolved"]
+    # the resolved episode goes; the notifications stay while they are pending delivery
+    assert store.prune(clock.now + 10 * S, 5 * S) == 1
+    store.query("UPDATE outbox SET status='sent'")
+    assert store.prune(clock.now + 10 * S, 5 * S) == 2
+    store.close()
