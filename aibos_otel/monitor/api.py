@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from aibos_otel.monitor.httpserver import Handler, Server
+from aibos_otel.monitor.receiver_grpc import bearer_ok
 
 if TYPE_CHECKING:
     from aibos_otel.monitor.server import Monitor
@@ -48,6 +49,11 @@ class ApiHandler(Handler):
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         parts = [p for p in url.path.split("/") if p]
         try:
+            if method != "GET" and not bearer_ok(
+                self.monitor.settings.bearer_token, self.headers.get("Authorization")
+            ):
+                # with --token, changes (resolve, silences) need it too; reading stays open
+                raise ApiError(401, "missing or wrong bearer token")
             if method == "GET" and url.path in ("/", "/index.html"):
                 page = resources.files("aibos_otel.monitor").joinpath("page.html").read_bytes()
                 self.send_body(200, page, "text/html; charset=utf-8")

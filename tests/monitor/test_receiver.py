@@ -262,3 +262,19 @@ def test_otel_sdk_exporter_grpc_and_http(monitor: Monitor) -> None:
     (group,) = http_json(f"http://127.0.0.1:{monitor.api_port}/api/errors")[1]["errors"]
     assert group["services"] == ["grpc-svc", "http-svc"]
     assert group["type"] == "RuntimeError" and group["count"] == 2
+
+
+def test_api_changes_need_the_token_when_one_is_set(monitor_factory: object) -> None:
+    monitor: Monitor = monitor_factory(bearer_token="s3cret")  # type: ignore[operator]
+    base = f"http://127.0.0.1:{monitor.api_port}"
+    body = {"matchers": {"alertname": "x"}, "duration": "1h"}
+    assert http_json(f"{base}/api/silences", "POST", body)[0] == 401
+    assert http_json(f"{base}/api/silences")[0] == 200
+    req = urllib.request.Request(
+        f"{base}/api/silences",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": "Bearer s3cret"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        assert resp.status == 200
