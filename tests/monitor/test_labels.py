@@ -1,0 +1,62 @@
+"""OTLP -> labels, as Loki derives them."""
+
+from __future__ import annotations
+
+import pytest
+
+from aibos_otel.monitor.labels import label_name, level_for, resource_labels
+
+
+@pytest.mark.parametrize(
+    ("number", "text", "level"),
+    [
+        (1, "", "trace"),
+        (4, "", "trace"),
+        (5, "DEBUG", "debug"),
+        (9, "", "info"),
+        (12, "INFO4", "info"),
+        (13, "WARN", "warn"),
+        (17, "ERROR", "error"),
+        (20, "", "error"),
+        (21, "FATAL", "fatal"),
+        (24, "", "fatal"),
+        (0, "WARNING", "warn"),
+        (0, "Critical", "fatal"),
+        (0, "err", "error"),
+        (0, "", "unknown"),
+        (0, "chatty", "unknown"),
+        (99, "", "unknown"),
+    ],
+)
+def test_level(number: int, text: str, level: str) -> None:
+    assert level_for(number, text) == level
+
+
+def test_resource_labels() -> None:
+    labels = resource_labels(
+        [
+            ("service.name", "api"),
+            ("service.namespace", "shop"),
+            ("deployment.environment.name", "prod"),
+            ("k8s.pod.name", "api-7f"),
+            ("host.arch", "amd64"),
+            ("process.pid", 42),
+            ("feature.on", True),
+            ("tags", ["a", "b"]),
+            ("weird-key/x", "v"),
+            ("1st", "x"),
+        ]
+    )
+    assert labels == {
+        "service_name": "api",
+        "service_namespace": "shop",
+        "deployment_environment": "prod",
+        "k8s_pod_name": "api-7f",
+        "host_arch": "amd64",
+        "process_pid": "42",
+        "feature_on": "true",
+        "weird_key_x": "v",
+        "_1st": "x",
+    }
+    assert resource_labels([])["service_name"] == "unknown_service"
+    assert label_name("deployment.environment") == "deployment_environment"
