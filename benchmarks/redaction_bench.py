@@ -77,7 +77,7 @@ def mixed_corpus(lines: int, seed: int = 7) -> list[str]:
 
 
 def aibos_engine(use_hyperscan: bool) -> Callable[[str], str]:
-    return Redactor(use_hyperscan=None if use_hyperscan else False).redact_text
+    return Redactor(use_hyperscan=use_hyperscan).redact_text
 
 
 def logfire_engine() -> Callable[[str], str] | None:
@@ -152,7 +152,7 @@ def _record(body: Any, attributes: dict[str, Any]) -> Any:
 
 
 def stage_cost(records: int) -> dict[str, float]:
-    stage = build_record_stage(["secrets", "pci", "gdpr"])
+    stage = build_record_stage(redactor=Redactor(["secrets", "pci", "gdpr"], use_hyperscan=True))
     clean_attributes = {
         "code.function.name": "update",
         "code.line.number": 42,
@@ -198,7 +198,7 @@ def logging_call_cost(calls: int) -> dict[str, float]:
     from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler, LogRecordProcessor
     from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 
-    stage = build_record_stage(["secrets", "pci", "gdpr"])
+    stage = build_record_stage(redactor=Redactor(["secrets", "pci", "gdpr"], use_hyperscan=True))
 
     class Redacting(LogRecordProcessor):
         def __init__(self, downstream: LogRecordProcessor) -> None:

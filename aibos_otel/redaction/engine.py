@@ -12,6 +12,7 @@ import hmac
 import json
 import os
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -334,11 +335,16 @@ def _merge(findings: list[Finding]) -> list[tuple[int, int, Detector]]:
     return merged
 
 
-_DEFAULT: list[Redactor] = []
+_DEFAULT: dict[tuple[str, ...], Redactor] = {}
+_DEFAULT_LOCK = threading.Lock()
 
 
 def default_redactor() -> Redactor:
-    """The process-wide Redactor with the default profiles (built once, on first call)."""
-    if not _DEFAULT:
-        _DEFAULT.append(Redactor())
-    return _DEFAULT[0]
+    """The process-wide Redactor for the default profiles (``AIBOS_REDACTION_PROFILES``, else
+    secrets+pci+gdpr), built once on first call and shared."""
+    profiles = resolve_profiles(None)
+    with _DEFAULT_LOCK:
+        redactor = _DEFAULT.get(profiles)
+        if redactor is None:
+            redactor = _DEFAULT[profiles] = Redactor(profiles)
+        return redactor

@@ -16,10 +16,15 @@ paths; the test suite runs every catalogue example through both.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import json
+import os
 import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aibos_otel.redaction.detector import Detector
@@ -62,10 +67,34 @@ class Scanner:
         alternation = "|".join(re.escape(k) for k in sorted(by_keyword, key=len, reverse=True))
         self._keyword_re = re.compile(alternation) if alternation else None
         self._hs: _HyperscanPrefilter | None = None
-        if use_hyperscan is not False:
+        self._ready = threading.Event()
+        if use_hyperscan is None and importlib.util.find_spec("hyperscan") is not None:
+            # Auto mode: a database compiled by an earlier run loads in milliseconds; otherwise
+            # compile it in the background (up to seconds on a busy machine) and use the
+            # pure-re first pass, which gives the same results, until it is ready.
+            self._hs = _HyperscanPrefilter.build(self.detectors, cached_only=True)
+            if self._hs is None:
+                threading.Thread(
+                    target=self._compile_in_background, name="aibos-redaction-compile", daemon=True
+                ).start()
+                return
+        elif use_hyperscan:
             self._hs = _HyperscanPrefilter.build(self.detectors)
-            if self._hs is None and use_hyperscan:
+            if self._hs is None:
                 raise RuntimeError("hyperscan requested but not available")
+        self._ready.set()
+
+    def _compile_in_background(self) -> None:
+        try:
+            self._hs = _HyperscanPrefilter.build(self.detectors)
+        except Exception:  # the pure-re first pass stays in use; results are the same
+            self._hs = None
+        finally:
+            self._ready.set()
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait until the first pass is final (the Hyperscan database compiled, or not used)."""
+        return self._ready.wait(timeout)
 
     @property
     def engine(self) -> str:
@@ -140,7 +169,7 @@ class _HyperscanPrefilter:
         self._local = threading.local()
 
     @classmethod
-    def build(cls, detectors: Sequence[Detector]) -> _HyperscanPrefilter | None:
+    def build(cls, detectors: Sequence[Detector], *, cached_only: bool = False) -> _HyperscanPrefilter | None:
         try:
             import hyperscan
         except ImportError:  # no wheel for this platform: the pure-re path gives the same results
@@ -159,6 +188,13 @@ class _HyperscanPrefilter:
             expressions.append(relax_repeats(detector.pattern).encode("ascii"))
             ids.append(index)
             flags.append(flags_base | (hyperscan.HS_FLAG_CASELESS if detector.ignore_case else 0))
+        cache_key = _cache_key(hyperscan, expressions, ids, flags, fallback)
+        cached = _load_cached(hyperscan, cache_key)
+        if cached is not None:
+            database, fallback, ids = cached
+            return cls(hyperscan, database, fallback, ids)
+        if cached_only:
+            return None
         database = _compile(hyperscan, expressions, ids, flags)
         if database is None and expressions:
             # Some pattern is beyond Hyperscan: find which (slow, rare), keep the rest.
@@ -170,6 +206,7 @@ class _HyperscanPrefilter:
             flags = [flags[n] for n in keep]
             ids = [ids[n] for n in keep]
             database = _compile(hyperscan, expressions, ids, flags)
+        _store_cached(hyperscan, cache_key, database, fallback, ids)
         return cls(hyperscan, database, fallback, ids)
 
     def scan(self, text: str) -> set[int]:
@@ -203,6 +240,58 @@ def relax_repeats(pattern: str) -> str:
         return f"{{{low},}}"
 
     return _REPEAT.sub(loosen, pattern)
+
+
+def cache_dir() -> Path | None:
+    """Where compiled Hyperscan databases are kept between runs (``AIBOS_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/aibos-otel``, else ``~/.cache/aibos-otel``); ``AIBOS_CACHE_DIR=off``
+    disables the cache."""
+    configured = os.environ.get("AIBOS_CACHE_DIR")
+    if configured == "off":
+        return None
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "aibos-otel"
+
+
+def _cache_key(
+    hyperscan: Any, expressions: list[bytes], ids: list[int], flags: list[int], fallback: list[int]
+) -> str:
+    digest = hashlib.sha256(str(getattr(hyperscan, "__version__", "")).encode())
+    for expression, id_, flag in zip(expressions, ids, flags, strict=True):
+        digest.update(b"%d\0%d\0" % (id_, flag) + expression + b"\0")
+    digest.update(repr(fallback).encode())
+    return digest.hexdigest()[:32]
+
+
+def _load_cached(hyperscan: Any, key: str) -> tuple[Any, list[int], list[int]] | None:
+    directory = cache_dir()
+    if directory is None:
+        return None
+    try:
+        meta = json.loads((directory / f"hs-{key}.json").read_text(encoding="utf-8"))
+        blob = (directory / f"hs-{key}.db").read_bytes()
+        database = hyperscan.loadb(blob, hyperscan.HS_MODE_BLOCK) if blob else None
+    except Exception:  # missing, stale, truncated or from another platform: compile instead
+        return None
+    return database, list(meta["fallback"]), list(meta["ids"])
+
+
+def _store_cached(hyperscan: Any, key: str, database: Any, fallback: list[int], ids: list[int]) -> None:
+    directory = cache_dir()
+    if directory is None:
+        return
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        blob = hyperscan.dumpb(database) if database is not None else b""
+        for suffix, data in (("db", blob), ("json", json.dumps({"fallback": fallback, "ids": ids}).encode())):
+            final = directory / f"hs-{key}.{suffix}"
+            temporary = final.with_name(f"{final.name}.{os.getpid()}.tmp")
+            temporary.write_bytes(data)
+            os.replace(temporary, final)  # atomic: a concurrent reader sees old or new, never half
+    except OSError:
+        pass  # a read-only home only costs the compile time next start
 
 
 def _on_match(id_: int, _from: int, _to: int, _flags: int, hits: set[int]) -> None:

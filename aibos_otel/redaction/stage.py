@@ -20,7 +20,14 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from aibos_otel.redaction.engine import DROP, ERROR_ID, ERROR_MARKER, Redactor, default_redactor
+from aibos_otel.redaction.engine import (
+    DROP,
+    ERROR_ID,
+    ERROR_MARKER,
+    Redactor,
+    default_redactor,
+    resolve_profiles,
+)
 
 if TYPE_CHECKING:
     from opentelemetry._logs import LogRecord
@@ -159,7 +166,11 @@ def build_record_stage(
     ``redactor`` (e.g. built from the policy file) takes precedence over ``profiles``.
     The returned callable mutates the record in place and never raises.
     """
-    return _Stage(redactor if redactor is not None else Redactor(profiles), meter_provider)
+    if redactor is None:
+        shared = default_redactor()
+        # The default redactor is shared with resource redaction: build the catalogue once.
+        redactor = shared if resolve_profiles(profiles) == shared.profiles else Redactor(profiles)
+    return _Stage(redactor, meter_provider)
 
 
 def redact_resource_attributes(

@@ -66,6 +66,10 @@ def test_profiles_select_detector_sets(monkeypatch: pytest.MonkeyPatch) -> None:
     assert secrets_only.redact_text("mail bob@example.com") == "mail bob@example.com"
     hipaa = Redactor(profiles=["hipaa"])
     assert hipaa.redact_text("patient dob: 1984-03-12") == "patient dob: [REDACTED:date-of-birth]"
+    assert (
+        default_redactor().redact_text("patient dob: 1984-03-12") == "patient dob: [REDACTED:date-of-birth]"
+    )
+    monkeypatch.delenv("AIBOS_REDACTION_PROFILES")
     assert default_redactor().redact_text("patient dob: 1984-03-12") == "patient dob: 1984-03-12"
 
 
@@ -183,3 +187,21 @@ def test_exception_text_and_stack_traces_are_scanned() -> None:
     out = default_redactor().redact_text(trace)
     assert "Tr0ub4dor&3" not in out and GH not in out and "bob@example.com" not in out
     assert 'File "/srv/app.py", line 3, in <module>' in out
+
+
+def test_hyperscan_database_is_cached_and_background_compile_switches_engines(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("hyperscan")
+    monkeypatch.setenv("AIBOS_CACHE_DIR", str(tmp_path))
+    text = f"card {CARD} token {GH} mail bob@example.com"
+    cold = Redactor(["secrets"])  # nothing cached: starts on the pure-re pass, compiles behind
+    first = cold.redact_text(text)
+    assert cold.scanner.wait_ready(120)
+    assert cold.scanner.engine == "hyperscan"
+    assert cold.redact_text(text) == first
+    warm = Redactor(["secrets"])  # cached by the first: ready at once
+    assert warm.scanner.engine == "hyperscan"
+    assert warm.redact_text(text) == first
+    monkeypatch.setenv("AIBOS_CACHE_DIR", "off")
+    assert Redactor(["secrets"], use_hyperscan=False).redact_text(text) == first
