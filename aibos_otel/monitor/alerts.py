@@ -254,6 +254,7 @@ class AlertManager:
                     alert = self._new_alert(key, name, labels, "log", now_ns)
                     alert.resolve_after_ns = self.policy.alerting.resolve_after_ns
                     channels = _as_names(attrs.get("channels"))
+                    channels = [c for c in channels if self._usable(c)]  # unknown/disabled: skipped
                     steps = _record_escalation(channels, attrs.get("escalation"))
                     alert.steps = self._plan(channels or None, steps, labels)
                     self.active[key] = alert
@@ -334,6 +335,10 @@ class AlertManager:
     ) -> list[tuple[int, list[str]]]:
         if steps:
             return [(after, list(chans)) for after, chans in steps]
+        if channels is not None and not any(self._usable(c) for c in channels):
+            # e.g. a record asking for "pagerduty" on a monitor without one: route it instead
+            # of dropping it on the floor
+            channels = None
         if channels is None:
             routed: list[str] = []
             for route in self.policy.alerting.routes:
@@ -343,6 +348,10 @@ class AlertManager:
                         break
             channels = routed or list(self.policy.alerting.default_channels)
         return [(0, list(channels))]
+
+    def _usable(self, channel: str) -> bool:
+        spec = self.policy.channels.get(channel)
+        return spec is not None and spec.enabled
 
     def _resolve(self, alert: Alert, now_ns: int) -> None:
         if alert.state == "firing":

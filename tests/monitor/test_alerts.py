@@ -251,3 +251,17 @@ def test_alerts_of_a_removed_rule_resolve_at_start(tmp_path: Path) -> None:
     store.query("UPDATE outbox SET status='sent'")
     assert store.prune(clock.now + 10 * S, 5 * S) == 2
     store.close()
+
+
+def test_record_alert_for_missing_channels_falls_back_to_routes(h: Harness) -> None:
+    labels = {"service_name": "api", "level": "error"}
+    h.alerts.log_alerts(
+        [LogAlert(labels, {"severity": "warning", "channels": ["slack", "nope"]}, "x", h.clock.now)],
+        h.clock.now,
+    )
+    assert [c for c, _, r in h.sent() if r == "log-alert"] == ["chat"]  # default_channels
+    h.alerts.log_alerts(
+        [LogAlert(labels, {"severity": "critical", "channels": ["nope", "mail"]}, "y", h.clock.now)],
+        h.clock.now,
+    )
+    assert [c for c, _, r in h.sent() if r == "log-alert"][1:] == ["mail"]  # the usable one only
