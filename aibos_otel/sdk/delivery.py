@@ -113,6 +113,7 @@ class DeliveryProcessor(LogRecordProcessor):
         self._retry_interval = retry_interval
         self._spool_batches_per_cycle = spool_batches_per_cycle
         self._down_until = 0.0  # monotonic time before which the endpoint is not tried (spool only)
+        self._last_ok = False  # the last export call succeeded (the endpoint is known to be up)
         self._spool_waiting = spool is not None and spool.pending() > 0
         self._on_drop_summary = on_drop_summary
         self._queues: list[deque[_Entry]] = [deque() for _ in SEVERITY_CLASSES]
@@ -263,7 +264,9 @@ class DeliveryProcessor(LogRecordProcessor):
             result = LogRecordExportResult.FAILURE
         if result is LogRecordExportResult.SUCCESS:
             self._down_until = 0.0
+            self._last_ok = True
             return True
+        self._last_ok = False
         self._metrics.count_export_failure(self.name)
         if self._spool is not None:
             self._down_until = time.monotonic() + self._retry_interval
@@ -284,11 +287,19 @@ class DeliveryProcessor(LogRecordProcessor):
             if spooled is None:
                 self._spool_waiting = False
                 return
+            endpoint_was_up = self._last_ok
             if self._try_export(spooled.records):
                 self._spool.acknowledge(spooled)
-            else:
-                self._spool.release(spooled)
-                return
+                continue
+            if endpoint_was_up:
+                # Refused right after a success: this batch may be the problem (malformed, too
+                # large), not the endpoint. Strike it and let the next batch tell which it is;
+                # if that one fails too, the endpoint is down and the circuit stays open.
+                self._spool.release(spooled, strike=True)
+                self._down_until = 0.0
+                continue
+            self._spool.release(spooled)
+            return
 
     def _export(self, batch: list[_Entry]) -> None:
         records = [entry.record for entry in batch]

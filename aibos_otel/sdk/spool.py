@@ -3,8 +3,8 @@
 A batch is split by severity class and each part is written as one file holding an OTLP
 ``ExportLogsServiceRequest`` (the wire format, so nothing is lost in translation):
 
-    <dir>/<time ns>-<pid>-<n>.s<severity 0-5>.n<records>.otlp      waiting
-    <dir>/<same name>.claimed-<pid>                                 being re-sent by process <pid>
+    <dir>/<time ns>-<pid>-<n>.s<severity 0-5>.n<records>[.a<strikes>].otlp   waiting
+    <dir>/<same name>.claimed-<pid>                                          being re-sent by <pid>
 
 Writes are atomic (temporary file, fsync, rename), so a crash or ``kill -9`` leaves either the
 whole file or none. A re-send first *claims* a file by renaming it (atomic, so two processes of
@@ -13,6 +13,10 @@ backend acknowledged the export: delivery is **at least once**. A record is sent
 an acknowledgement is lost (the export timed out after the backend had accepted it) or the
 process dies between the acknowledgement and the delete. Claims left by dead processes are
 returned to the queue when a spool is opened.
+
+A batch the backend keeps refusing while it accepts others (malformed, too large) would block
+the spool for ever; each such refusal is a *strike* (kept in the file name), and a batch with
+``MAX_STRIKES`` strikes is dropped and counted (reason ``spool_rejected``).
 
 The directory is capped in bytes: past the cap, files are evicted lowest severity first and,
 within a severity, oldest first; evicted records are counted as drops (reason ``spool_full``).
@@ -43,7 +47,10 @@ from aibos_otel.sdk.levels import SEVERITY_CLASSES, severity_class
 from aibos_otel.sdk.self_metrics import SelfMetrics
 
 _internal = logging.getLogger("aibos_otel.sdk.spool")
-_NAME = re.compile(r"^(?P<stamp>\d+)-(?P<pid>\d+)-(?P<n>\d+)\.s(?P<sev>\d)\.n(?P<count>\d+)\.otlp$")
+_NAME = re.compile(
+    r"^(?P<stamp>\d+)-(?P<pid>\d+)-(?P<n>\d+)\.s(?P<sev>\d)\.n(?P<count>\d+)(?:\.a(?P<strikes>\d+))?\.otlp$"
+)
+MAX_STRIKES = 5
 _RESCAN_SECONDS = 5.0
 _CLAIMED = re.compile(r"^(?P<base>.+\.otlp)\.claimed-(?P<pid>\d+)$")
 
@@ -57,6 +64,8 @@ class SpooledBatch:
     severity: int
     records: Sequence[ReadableLogRecord]
     size: int = 0
+    strikes: int = 0
+    count: int = 0
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,7 @@ class _Waiting:
     severity: int
     count: int
     size: int
+    strikes: int = 0
 
 
 def _pid_alive(pid: int) -> bool:
@@ -178,7 +188,14 @@ class Spool:
             except FileNotFoundError:
                 continue
             items.append(
-                _Waiting(Path(entry.path), int(match["stamp"]), int(match["sev"]), int(match["count"]), size)
+                _Waiting(
+                    Path(entry.path),
+                    int(match["stamp"]),
+                    int(match["sev"]),
+                    int(match["count"]),
+                    size,
+                    int(match["strikes"] or 0),
+                )
             )
         return items
 
@@ -210,7 +227,9 @@ class Spool:
                 if self._metrics is not None:
                     self._metrics.count_dropped("spool_corrupt", item.severity, item.count)
                 continue
-            return SpooledBatch(claimed, item.path, item.severity, records, item.size)
+            return SpooledBatch(
+                claimed, item.path, item.severity, records, item.size, item.strikes, item.count
+            )
 
     def acknowledge(self, batch: SpooledBatch) -> None:
         """The backend accepted the batch: delete it."""
@@ -218,12 +237,34 @@ class Spool:
         with self._lock:
             self._estimated_bytes = max(0, self._estimated_bytes - batch.size)
 
-    def release(self, batch: SpooledBatch) -> None:
-        """The re-send failed: put the batch back in the queue (first in line again)."""
+    def release(self, batch: SpooledBatch, *, strike: bool = False) -> None:
+        """The re-send failed: put the batch back in the queue.
+
+        ``strike``: the backend refused this batch while it was accepting others. With
+        :data:`MAX_STRIKES` strikes the batch is dropped and counted instead.
+        """
+        target = batch.original
+        if strike:
+            strikes = batch.strikes + 1
+            if strikes >= MAX_STRIKES:
+                batch.path.unlink(missing_ok=True)
+                _internal.error(
+                    "aibos: spooled batch %s refused %d times while the backend accepted others; dropped",
+                    batch.original.name,
+                    strikes,
+                )
+                if self._metrics is not None:
+                    self._metrics.count_dropped("spool_rejected", batch.severity, batch.count)
+                with self._lock:
+                    self._estimated_bytes = max(0, self._estimated_bytes - batch.size)
+                return
+            base = re.sub(r"(\.a\d+)?\.otlp$", "", batch.original.name)
+            target = batch.original.with_name(f"{base}.a{strikes}.otlp")
         with contextlib.suppress(FileNotFoundError):
-            os.rename(batch.path, batch.original)
-        with self._lock:
-            self._to_claim.clear()  # rescan next time: the released file is the oldest again
+            os.rename(batch.path, target)
+        # The next claim moves on to the next file of the last scan (the released one comes back
+        # at the next scan): a batch that cannot be sent never keeps the ones behind it waiting,
+        # and the next probe of a possibly-down endpoint uses a different batch.
 
     def _recover(self) -> None:
         # Return claims of dead processes (and of an earlier process with our pid) to the queue;

@@ -139,3 +139,43 @@ def test_spool_settings() -> None:
     )
     assert (switched.capture_exceptions, switched.capture_warnings, switched.flush_on_sigterm) == (False,) * 3
     assert resolve(environ={}).capture_exceptions is True
+
+
+class PoisonExporter(SlowExporter):
+    """Refuses every batch that holds record 13, accepts the rest (a malformed batch)."""
+
+    def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
+        if any(r.log_record.attributes["rid"] == 13 for r in batch):  # type: ignore[index]
+            self.calls += 1
+            return LogRecordExportResult.FAILURE
+        return super().export(batch)
+
+
+def test_a_batch_refused_while_others_pass_is_struck_out_and_does_not_block(tmp_path: Path) -> None:
+    metrics = SelfMetrics()
+    spool = Spool(tmp_path, metrics=metrics)
+    spool.store([_record(13, SeverityNumber.ERROR)])  # oldest: first in line
+    for rid in range(3):
+        spool.store([_record(rid, SeverityNumber.INFO)])
+    exporter = PoisonExporter(0.0)
+    processor = DeliveryProcessor(
+        exporter,
+        name="unit",
+        metrics=metrics,
+        max_batch=10,
+        spool=spool,
+        retry_interval=0.05,
+        schedule_delay=0.05,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while list(tmp_path.iterdir()) and time.monotonic() < deadline:
+            processor.enqueue(_record(100, SeverityNumber.INFO), 2)  # live traffic keeps flowing
+            time.sleep(0.05)
+        assert list(tmp_path.iterdir()) == []
+        delivered = {rid for batch in exporter.batches for rid in batch}
+        assert {0, 1, 2} <= delivered
+        assert 13 not in delivered
+        assert metrics.dropped_by_severity("spool_rejected") == {"error": 1}
+    finally:
+        processor.shutdown_within(1)

@@ -22,7 +22,7 @@ from tests.delivery.conftest import APPS, ROOT, clean_env, run_python
 from tests.delivery.receiver import OtlpReceiver, free_port
 
 APP = APPS / "spool_app.py"
-_SPOOLED = re.compile(r"\.n(\d+)\.otlp$")
+_SPOOLED = re.compile(r"\.n(\d+)(?:\.a\d+)?\.otlp$")
 
 
 def _env(endpoint: str, spool: Path | None, **extra: str) -> dict[str, str]:
