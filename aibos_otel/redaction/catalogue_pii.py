@@ -7,9 +7,12 @@ from typing import Any
 from aibos_otel.redaction import validators as v
 from aibos_otel.redaction.detector import Detector
 
+# Substrings, matched in the 40 characters before a number: chosen not to occur inside common
+# identifiers ("tel" would match "hotel", "call" alone "logging_call_cost", "number" any id).
 _PHONE_WORDS = (
-    "phone", "tel", "mobile", "cell", "call", "sms", "otp", "whatsapp", "fax", "contact",
-    "callback", "dial", "twilio", "signal", "telefon", "numero", "number",
+    "phone", "tel:", "tel.", "tel ", "telephone", "mobile", "cell:", "cellphone", "call to", "call from",
+    "calling", "called", "sms", "otp", "whatsapp", "fax", "contact", "callback", "dial", "twilio",
+    "signal", "telefon", "numero", "handy",
 )  # fmt: skip
 _CARD_WORDS = ("card", "pan", "visa", "amex", "mastercard", "credit", "debit", "payment", "uatp", "cc")
 

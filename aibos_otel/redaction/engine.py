@@ -148,12 +148,16 @@ class Redactor:
         """Return ``text`` with every finding replaced (never raises; fails closed)."""
         return self.redact(text).text
 
-    def redact(self, text: str) -> RedactionResult:
-        """Redact ``text`` and report counts per detector id."""
+    def redact(self, text: str, *, candidates: list[int] | None = None) -> RedactionResult:
+        """Redact ``text`` and report counts per detector id. ``candidates`` (from a first pass
+        over a text that contains this one) skips this text's own first pass."""
         if not isinstance(text, str):
             return RedactionResult(ERROR_MARKER, Counter({ERROR_ID: 1}), failures=1)
         try:
-            candidates = self.scanner.candidates(text)
+            if candidates is None:
+                candidates = self.scanner.candidates(text)
+            else:
+                candidates = self.scanner.keyword_filter(candidates, text)
             if not candidates:
                 return RedactionResult(text)
             if _looks_like_json(text):
@@ -243,7 +247,9 @@ class Redactor:
         result = self._redact_value(dict(attributes), counts, 0)
         return result if isinstance(result, dict) else {}
 
-    def redact_value(self, key: str | None, value: Any, counts: Counter[str]) -> Any:
+    def redact_value(
+        self, key: str | None, value: Any, counts: Counter[str], *, candidates: list[int] | None = None
+    ) -> Any:
         """Redact one attribute value under ``key``; returns the new value, or
         :data:`DROP` when the strategy removes the attribute. Never raises."""
         try:
@@ -253,7 +259,7 @@ class Redactor:
                 rule = self.key_rule(key)
                 if rule is not None and value is not None and value != "":
                     return self._mask_by_key(rule, value, counts)
-            return self._redact_value(value, counts, 0 if key is None else 1)
+            return self._redact_value(value, counts, 0 if key is None else 1, candidates)
         except Exception:
             counts[ERROR_ID] += 1
             return ERROR_MARKER
@@ -266,14 +272,16 @@ class Redactor:
         text = value if isinstance(value, str) else json.dumps(value, default=str, sort_keys=True)
         return self._replacement(rule.id, rule.category, text, strategy)
 
-    def _redact_value(self, value: Any, counts: Counter[str], depth: int) -> Any:
+    def _redact_value(
+        self, value: Any, counts: Counter[str], depth: int, candidates: list[int] | None = None
+    ) -> Any:
         if value is None or isinstance(value, (bool, float)):
             return value
         if depth > self._max_depth:
             counts[ERROR_ID] += 1
             return ERROR_MARKER
         if isinstance(value, str):
-            result = self.redact(value)
+            result = self.redact(value, candidates=candidates)
             counts.update(result.counts)
             return _DROP if result.drop and depth > 0 else result.text
         if isinstance(value, int):
@@ -293,12 +301,12 @@ class Redactor:
                 if rule is not None and item is not None and item != "":
                     new = self._mask_by_key(rule, item, counts)
                 else:
-                    new = self._redact_value(item, counts, depth + 1)
+                    new = self._redact_value(item, counts, depth + 1, candidates)
                 if new is not _DROP:
                     out[key] = new
             return out
         if isinstance(value, (list, tuple)):
-            items = [self._redact_value(item, counts, depth + 1) for item in value]
+            items = [self._redact_value(item, counts, depth + 1, candidates) for item in value]
             return [ERROR_MARKER if item is _DROP else item for item in items]
         if isinstance(value, (bytes, bytearray)):
             decoded = bytes(value).decode("utf-8", "replace")

@@ -113,6 +113,11 @@ class Scanner:
             return [i for i in sorted(hits) if self._keywords_present(i, lowered)]
         return self._keyword_candidates(text)
 
+    def keyword_filter(self, candidates: list[int], text: str) -> list[int]:
+        """The candidates (found in a larger text) whose keywords occur in ``text``."""
+        lowered = text.lower()
+        return [i for i in candidates if self._keywords_present(i, lowered)]
+
     def _keyword_candidates(self, text: str) -> list[int]:
         found: set[int] = set(self._always)
         if self._keyword_re is not None:
@@ -185,9 +190,10 @@ class _HyperscanPrefilter:
             if not detector.pattern.isascii():
                 fallback.append(index)
                 continue
-            expressions.append(relax_repeats(detector.pattern).encode("ascii"))
+            expression, caseless = prefilter_expression(detector)
+            expressions.append(expression.encode("ascii"))
             ids.append(index)
-            flags.append(flags_base | (hyperscan.HS_FLAG_CASELESS if detector.ignore_case else 0))
+            flags.append(flags_base | (hyperscan.HS_FLAG_CASELESS if caseless else 0))
         cache_key = _cache_key(hyperscan, expressions, ids, flags, fallback)
         cached = _load_cached(hyperscan, cache_key)
         if cached is not None:
@@ -222,6 +228,20 @@ class _HyperscanPrefilter:
             text.encode("ascii"), match_event_handler=_on_match, context=hits, scratch=scratch
         )
         return hits
+
+
+def prefilter_expression(detector: Detector) -> tuple[str, bool]:
+    """The Hyperscan expression for a detector and whether it is caseless: its pattern with
+    loosened repeats; for a detector that needs a context word, that word first, then at most
+    ``context_window`` characters, then the pattern -- still a superset of what can match, and
+    it keeps digit-only shapes (PESEL, BSN, IMEI ...) from flagging every number."""
+    pattern = relax_repeats(detector.pattern)
+    if not detector.context:
+        return pattern, detector.ignore_case
+    if pattern.startswith("(?i)"):
+        pattern = pattern[4:]
+    words = "|".join(re.escape(word) for word in detector.context)
+    return f"(?:{words})[\\s\\S]{{0,{detector.context_window}}}(?:{pattern})", True
 
 
 _REPEAT = re.compile(r"(?<!\\)\{(\d+)(?:,(\d*))?\}")

@@ -46,6 +46,7 @@ FAILURES_INSTRUMENT = "aibos.redaction.failures"
 _SIMPLE = (bool, float)
 _BIG_INT = 10**11  # shorter integers cannot hold a card, account or national number
 _UNSEEN = object()
+_WALK: list[int] = [-1]  # sentinel: walk every value with its own first pass
 
 
 class _Stage:
@@ -68,20 +69,23 @@ class _Stage:
 
     def __call__(self, record: LogRecord) -> None:
         try:
-            if self._needs_work(record):
-                self._redact(record)
+            candidates = self._first_pass(record)
+            if candidates:
+                self._redact(record, None if candidates is _WALK else candidates)
         except Exception:
             self._fail_closed(record)
 
-    def _needs_work(self, record: LogRecord) -> bool:
-        """The fast path: False when no key is sensitive and no string can hold a finding."""
+    def _first_pass(self, record: LogRecord) -> list[int]:
+        """The fast path: one first pass over every string value joined. Returns the candidate
+        detectors (empty: nothing to do), or ``_WALK`` when a sensitive key, a structured value
+        or a big integer needs the full walk with per-value first passes."""
         body = record.body
         if type(body) is str:
             texts = [body]
         elif body is None or isinstance(body, _SIMPLE):
             texts = []
         else:
-            return True  # structured body, bytes or int: the full walk
+            return _WALK  # structured body, bytes or int: the full walk
         attributes = record.attributes
         if attributes:
             # BoundedAttributes keeps a plain dict; iterating it directly saves ~2 us a record.
@@ -92,31 +96,33 @@ class _Stage:
                 if rule is _UNSEEN:
                     rule = self._key_rule(key)
                 if rule is not None:
-                    return True
+                    return _WALK
                 kind = type(value)
                 if kind is str:
                     texts.append(value)
                 elif kind is int:
                     if abs(value) >= _BIG_INT:
-                        return True
+                        return _WALK
                 elif value is not None and kind is not bool and kind is not float:
-                    return True  # sequences, maps, bytes: the full walk
+                    return _WALK  # sequences, maps, bytes: the full walk
         if not texts:
-            return False
-        return bool(self._candidates(texts[0] if len(texts) == 1 else "\n".join(texts)))
+            return []
+        return self._candidates(texts[0] if len(texts) == 1 else "\n".join(texts))
 
-    def _redact(self, record: LogRecord) -> None:
+    def _redact(self, record: LogRecord, candidates: list[int] | None) -> None:
+        """Redact every value; ``candidates`` from the joined first pass (a superset for each
+        string value) saves a first pass per value."""
         redactor = self.redactor
         counts: Counter[str] = Counter()
         body = record.body
         if body is not None:
-            new_body = redactor.redact_value(None, body, counts)
+            new_body = redactor.redact_value(None, body, counts, candidates=candidates)
             record.body = ERROR_MARKER if new_body is DROP else new_body
         attributes: Any = record.attributes
         if attributes:
             for key in list(attributes):
                 value = attributes[key]
-                new = redactor.redact_value(key, value, counts)
+                new = redactor.redact_value(key, value, counts, candidates=candidates)
                 if new is DROP:
                     del attributes[key]
                 elif new is not value and new != value:
