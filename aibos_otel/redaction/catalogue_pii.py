@@ -158,11 +158,11 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         "phone-national-trunk",
         "gdpr",
         "contact",
-        r"(?<![\w+\-./:])(?<![A-Z0-9]{4} )(?P<secret>0\d{1,2}[ \-]\d{3,4}[ \-]\d{3,4})(?![\w\-./:]|[ \-]\d)",
-        "National phone number with trunk prefix 0 and two separators (090-1234-5678, 020 7123 4567)",
+        r"(?<![\w+\-./:])(?<![A-Z0-9]{4} )(?P<secret>0\d{1,2}[ \-]\d{3,4}[ \-]\d{3,4}|0\d{3,4}[ \-]\d{6})(?![\w\-./:]|[ \-]\d)",  # noqa: E501
+        "National phone number with trunk prefix 0 (090-1234-5678, 020 7123 4567, 07911 123456)",
         keywords=("0",),
         validator=_phone_digits(9, 12),
-        examples=("to: 090-1234-5678", "office 020 7123 4567"),
+        examples=("to: 090-1234-5678", "office 020 7123 4567", "reach me on 07911 123456"),
         negatives=("version 0.1234.5678", "seq 0-000-000"),
     ),
     _d(
