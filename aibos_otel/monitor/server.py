@@ -108,7 +108,10 @@ class Monitor:
         self.alerts.tick(now)
         if now - self._last_prune_ns >= PRUNE_EVERY_NS:
             self._last_prune_ns = now
-            self.store.prune(now, HISTORY_KEEP_NS)
+            # error groups follow the policy's retention for the error level (fatal if longer)
+            retention = self.policy.retention_ns
+            keep_groups = max(retention.get("error", 0), retention.get("fatal", 0))
+            self.store.prune(now, HISTORY_KEEP_NS, keep_groups)
 
     def refresh_gauges(self) -> None:
         """Update gauges that are read from state at scrape time."""

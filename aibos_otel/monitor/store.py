@@ -187,17 +187,23 @@ class Store:
         with self._lock:
             self._db.close()
 
-    def prune(self, now_ns: int, keep_ns: int) -> int:
-        """Delete delivered or failed notifications and resolved alert episodes older than ``keep_ns``."""
+    def prune(self, now_ns: int, keep_ns: int, error_groups_keep_ns: int = 0) -> int:
+        """Delete delivered or failed notifications and resolved alert episodes older than
+        ``keep_ns``, and error groups not seen for ``error_groups_keep_ns`` (0: keep forever)."""
         cutoff = now_ns - keep_ns
         with self.transaction() as db:
+            groups = 0
+            if error_groups_keep_ns:
+                groups = db.execute(
+                    "DELETE FROM error_groups WHERE last_seen_ns < ?", (now_ns - error_groups_keep_ns,)
+                ).rowcount
             sent = db.execute(
                 "DELETE FROM outbox WHERE status IN ('sent', 'failed') AND created_at_ns < ?", (cutoff,)
             ).rowcount
             alerts = db.execute(
                 "DELETE FROM alerts WHERE state = 'resolved' AND resolved_at_ns < ?", (cutoff,)
             ).rowcount
-        return int(sent + alerts)
+        return int(sent + alerts + groups)
 
     # -- error groups -----------------------------------------------------------------------
     def record_errors(self, events: Sequence[ErrorEvent]) -> list[GroupChange]:

@@ -265,3 +265,19 @@ def test_record_alert_for_missing_channels_falls_back_to_routes(h: Harness) -> N
         h.clock.now,
     )
     assert [c for c, _, r in h.sent() if r == "log-alert"][1:] == ["mail"]  # the usable one only
+
+
+def test_error_groups_follow_retention(tmp_path: Path) -> None:
+    from aibos_otel.monitor.store import ErrorEvent
+
+    store = Store(tmp_path / "db.sqlite3")
+    store.record_errors(
+        [
+            ErrorEvent("old", "E", "m", "", "svc", "", "", 1 * S),
+            ErrorEvent("new", "E", "m", "", "svc", "", "", 100 * S),
+        ]
+    )
+    assert store.prune(101 * S, 10**18, 50 * S) == 1
+    assert [g["fingerprint"] for g in store.error_groups()] == ["new"]
+    assert store.prune(101 * S, 10**18, 0) == 0  # 0 keeps forever
+    store.close()
