@@ -322,7 +322,8 @@ class DeliveryProcessor(LogRecordProcessor):
                     self._count_drop("export_failed", entry.severity)
 
     def _maybe_summarize(self) -> None:
-        if self._on_drop_summary is None:
+        # Not once shutdown has begun: the summary record could only be refused, itself a drop.
+        if self._on_drop_summary is None or self._shutdown:
             return
         now = time.monotonic()
         if now - self._last_summary < self._summary_interval:

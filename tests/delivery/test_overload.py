@@ -28,7 +28,7 @@ def _class(severity_number: int) -> str:
 @pytest.mark.slow
 def test_overload_keeps_every_error_and_accounts_for_every_drop() -> None:
     count = int(os.environ.get("AIBOS_TEST_OVERLOAD_RECORDS", "200000"))
-    receiver = OtlpReceiver(delay=0.05).start()  # about 10 000 records/s at most, one batch in flight
+    receiver = OtlpReceiver(delay=0.1).start()  # about 5 000 records/s at most, one batch in flight
     try:
         env = clean_env(
             AIBOS_ENDPOINT=receiver.endpoint,
@@ -54,7 +54,7 @@ def test_overload_keeps_every_error_and_accounts_for_every_drop() -> None:
 
     # It really was an overload, and the app logged all it was asked to.
     assert sum(entered.values()) >= count
-    assert sum(dropped.values()) > count // 4, summary
+    assert sum(dropped.values()) > count // 10, summary
     # Zero ERROR/FATAL lost: every one logged arrived, each once.
     rids = Counter(r["attributes"]["rid"] for r in logs if "rid" in r["attributes"])
     assert max(rids.values()) == 1
@@ -64,8 +64,9 @@ def test_overload_keeps_every_error_and_accounts_for_every_drop() -> None:
     # Drops by severity == what the receiver did not get, for every severity.
     for severity in SEVERITIES:
         assert dropped[severity] == entered[severity] - received[severity], (severity, summary)
-    # Lowest severities go first.
-    assert dropped["trace"] >= dropped["debug"] >= dropped["info"] >= dropped["warn"]
+    # Lowest severities go first: nothing above INFO was evicted, and TRACE lost the most.
+    assert dropped["warn"] == 0
+    assert dropped["trace"] >= dropped["debug"] >= dropped["info"]
     # The periodic WARN summary names what was dropped.
     summaries = [r for r in logs if r["scope"] == "aibos_otel.delivery"]
     assert summaries
