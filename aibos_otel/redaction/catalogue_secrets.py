@@ -1264,7 +1264,7 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
     _d(
         "secret-key-assignment",
         "generic",
-        r"(?i)[a-z0-9_.\-]*?(?:token|key|secrets|auth|credentials?|sig|signature|cookie|session)"
+        r"(?i)(?<![a-z0-9_.\-])[a-z0-9_.\-]*?(?:token|key|secrets|auth|credentials?|sig|signature|cookie|session)"
         r"[\"']?\s*(?:=>|:=|=|:)\s*[\"'(]?"
         r"(?P<secret>[^\s\"'`,;&()]{8,512})",
         "Random-looking value assigned to a token/key/credential-like name (gitleaks' generic rule)",
