@@ -68,6 +68,7 @@ class Handle:
         self._done = threading.Event()
         self._lock = threading.Lock()
         self._on_shutdown: list[Callable[[], None]] = []
+        self._dying_since: float | None = None
         atexit.register(self._at_exit)
 
     @property
@@ -122,8 +123,17 @@ class Handle:
             stopper.join(max(0.0, deadline - time.monotonic()))
         self.pipeline.shutdown()
 
+    def _start_exit_clock(self) -> None:
+        # The process is dying (uncaught exception): the flush that follows and the shutdown at
+        # exit share one deadline, so exit never takes longer than ``shutdown_timeout``.
+        if self._dying_since is None:
+            self._dying_since = time.monotonic()
+
     def _at_exit(self) -> None:
-        self.shutdown()
+        budget = self.settings.shutdown_timeout
+        if self._dying_since is not None:
+            budget = max(0.1, budget - (time.monotonic() - self._dying_since))
+        self.shutdown(budget)
 
 
 def _daemon(target: Callable[[], object]) -> threading.Thread:
@@ -242,6 +252,7 @@ def _install_bridges(handle: Handle) -> None:
             handle.logger_provider,
             flush=lambda seconds: handle.force_flush(int(seconds * 1000)),
             shutdown=handle.shutdown,
+            on_process_death=handle._start_exit_clock,
             flush_timeout=flush_timeout,
             shutdown_timeout=settings.shutdown_timeout,
             bridge_handler=handle.handler,

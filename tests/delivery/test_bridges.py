@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from typing import Any
 
 import pytest
 
 from tests.delivery.conftest import APPS, clean_env, run_python
-from tests.delivery.receiver import OtlpReceiver
+from tests.delivery.receiver import OtlpReceiver, free_port
 
 
 def _run(mode: str, receiver: OtlpReceiver) -> subprocess.CompletedProcess[str]:
@@ -93,6 +94,23 @@ def test_uncaught_exception_arrives_fatal_with_stack_and_fingerprint(receiver: O
     assert 'raise RuntimeError("card processor' in attributes["exception.stacktrace"]
     assert re.fullmatch(r"[0-9a-f]{16,}", attributes["exception.fingerprint"])
     assert attributes["exception.escaped"] is True
+
+
+def test_uncaught_exception_with_the_collector_down_exits_within_the_deadline() -> None:
+    # The FATAL flush and the shutdown at exit share one deadline.
+    deadline = 2.0
+    env = clean_env(
+        AIBOS_ENDPOINT=f"http://127.0.0.1:{free_port()}",  # nothing listens there
+        AIBOS_ENVIRONMENT="staging",
+        AIBOS_SHUTDOWN_TIMEOUT=str(deadline),
+        AIBOS_SPOOL="off",
+    )
+    started = time.monotonic()
+    result = run_python(APPS / "bridges_app.py", env, "uncaught", timeout=60)
+    wall = time.monotonic() - started
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr
+    assert wall < deadline + 1.5, wall  # the interpreter's own start-up included
 
 
 def test_thread_exception_arrives_fatal(receiver: OtlpReceiver) -> None:

@@ -73,6 +73,7 @@ class ProcessHooks:
         flush_timeout: float,
         shutdown_timeout: float = 5.0,
         bridge_handler: logging.Handler | None = None,
+        on_process_death: Callable[[], None] | None = None,
     ) -> None:
         self._logger = logger_provider.get_logger(SCOPE)
         self._flush = flush
@@ -80,6 +81,7 @@ class ProcessHooks:
         self._flush_timeout = flush_timeout
         self._shutdown_timeout = shutdown_timeout
         self._bridge_handler = bridge_handler
+        self._on_process_death = on_process_death
         self._asyncio_filter = _SkipAsyncioDuplicate()
         self._previous_excepthook: Callable[..., Any] | None = None
         self._previous_thread_hook: Callable[[threading.ExceptHookArgs], Any] | None = None
@@ -112,6 +114,10 @@ class ProcessHooks:
     def _excepthook(
         self, exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
     ) -> None:
+        # An interactive session calls the hook for every error and lives on.
+        interactive = hasattr(sys, "ps1") or sys.flags.interactive
+        if self._on_process_death is not None and not interactive:
+            self._on_process_death()
         if not issubclass(exc_type, KeyboardInterrupt):
             self.emit(exc, f"uncaught {exc_type.__qualname__}: {exc}", {"thread.name": "MainThread"})
         previous = self._previous_excepthook or sys.__excepthook__
