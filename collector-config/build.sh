@@ -34,7 +34,8 @@ command -v go >/dev/null || { echo "build.sh: Go is required (go 1.25+)" >&2; ex
 
 jobs="${AIBOS_GO_JOBS:-2}"
 export CGO_ENABLED=0
-export GOFLAGS="-p=$jobs ${GOFLAGS:-}"
+# Keep flags already set (environment or `go env -w`), add the job limit.
+export GOFLAGS="-p=$jobs $(go env GOFLAGS)"
 gobin="$(go env GOPATH)/bin"
 builder="$gobin/builder"
 

@@ -402,7 +402,14 @@ def scrape_config(target: str) -> str:
 
 
 def run_sender(
-    endpoint: str, *, service: str, count: int, run_id: str, protocol: str = "grpc", timeout: float = 60.0
+    endpoint: str,
+    *,
+    service: str,
+    count: int,
+    run_id: str,
+    protocol: str = "grpc",
+    alert_info: bool = False,
+    timeout: float = 60.0,
 ) -> list[dict[str, Any]]:
     """Run sender_service.py as a separate process; returns the records it says it logged."""
     env = {
@@ -417,6 +424,7 @@ def run_sender(
             f"--service={service}",
             f"--count={count}",
             f"--run-id={run_id}",
+            *(["--alert-info"] if alert_info else []),
         ],
         env=env,
         cwd=REPO,

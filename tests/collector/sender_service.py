@@ -4,7 +4,7 @@
         --service=checkout --count=60 --run-id=r1
 
 It logs ``count`` records cycling through the six levels (TRACE..FATAL), each with a unique
-``test.record_id`` attribute, flushes, shuts down, and prints one JSON line: the ids and levels it logged.
+``test.record_id`` attribute (with ``--alert-info``, INFO records also carry an alert annotation), flushes, shuts down, and prints one JSON line: the ids and levels it logged.
 Exit status 1 when the flush did not complete.
 """
 
@@ -29,6 +29,7 @@ def main() -> int:
     parser.add_argument("--service", required=True)
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--run-id", required=True)
+    parser.add_argument("--alert-info", action="store_true", help="annotate INFO records with an alert")
     args = parser.parse_args()
 
     handle = aibos_otel.setup(
@@ -45,8 +46,12 @@ def main() -> int:
     for i in range(args.count):
         level = LEVELS[i % len(LEVELS)]
         record_id = f"{args.run_id}-{i:04d}"
-        getattr(log, level)("order %s processed", i, extra={"test.record_id": record_id})
-        sent.append({"id": record_id, "level": LEVEL_LABEL[level]})
+        extra: dict[str, object] = {"test.record_id": record_id}
+        alert = args.alert_info and level == "info"
+        if alert:
+            extra["alert"] = {"severity": "warning"}  # flattened to alert.severity by the SDK
+        getattr(log, level)("order %s processed", i, extra=extra)
+        sent.append({"id": record_id, "level": LEVEL_LABEL[level], "alert": alert})
     flushed = handle.force_flush(timeout_millis=20_000)
     handle.shutdown()
     print(json.dumps(sent))

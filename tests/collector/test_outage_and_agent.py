@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.collector.conftest import gateway_env
 from tests.collector.harness import (
     CONFIG_DIR,
     Collector,
@@ -92,3 +93,25 @@ def test_agent_to_gateway_delivers_each_record_once(
         for record in loki.records():
             assert record.resource["level"] == levels[record.attributes["test.record_id"]]
             assert record.resource["service.name"] == "checkout"
+
+
+def test_monitor_can_be_limited_to_warn_and_above_plus_alert_annotated_records(
+    otelcol_binary: Path,
+    tmp_path: Path,
+    loki: LokiStandIn,
+    datadog: DatadogStandIn,
+    monitor: GrpcReceiver,
+) -> None:
+    env = gateway_env(loki, datadog, monitor) | {"AIBOS_MONITOR_MIN_SEVERITY": "13"}  # SEVERITY_NUMBER_WARN
+    with Collector(otelcol_binary, CONFIG_DIR / "gateway.yaml", tmp_path, env, name="gateway") as gateway:
+        sent = run_sender(
+            f"http://{gateway.grpc_endpoint}", service="checkout", count=24, run_id="sel", alert_info=True
+        )
+        wanted = {s["id"] for s in sent if s["level"] in ("warn", "error", "fatal") or s["alert"]}
+        everything = {s["id"] for s in sent}
+        assert len(wanted) == 16  # 4 each of warn, error, fatal, plus 4 alert-annotated info records
+        # Loki gets everything; once it has, the monitor's pipeline has also had every record.
+        assert wait_for(lambda: everything <= set(record_ids(loki.records())), 15), gateway.log_tail()
+        assert wait_for(lambda: wanted <= set(record_ids(monitor.store.snapshot())), 5)
+        time.sleep(0.3)
+        assert set(record_ids(monitor.store.snapshot())) == wanted
