@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.delivery.conftest import ROOT, clean_env
 from tests.delivery.receiver import OtlpReceiver
@@ -63,3 +66,33 @@ def test_aibos_configurator_wins_over_a_rival_listed_first(tmp_path: Path, recei
     inside = next(r for r in logs if r["body"] == "inside a span")
     assert inside["trace_id"] != "" and int(inside["trace_id"], 16) != 0
     assert all(r["resource"]["telemetry.distro.name"] == "aibos-otel" for r in logs)
+
+
+def test_distro_defaults_follow_the_aibos_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aibos_otel.distro import AibosDistro
+
+    for name in (
+        "OTEL_PYTHON_CONFIGURATOR",
+        "OTEL_TRACES_EXPORTER",
+        "OTEL_METRICS_EXPORTER",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "AIBOS_ENDPOINT",
+        "AIBOS_ENVIRONMENT",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    # Development without an endpoint: spans exist, nothing retries against a missing collector.
+    AibosDistro()._configure()
+    assert os.environ["OTEL_PYTHON_CONFIGURATOR"] == "aibos"
+    assert (os.environ["OTEL_TRACES_EXPORTER"], os.environ["OTEL_METRICS_EXPORTER"]) == ("none", "none")
+    for name in ("OTEL_PYTHON_CONFIGURATOR", "OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER"):
+        monkeypatch.delenv(name)
+    # An HTTP endpoint for the logs becomes the base endpoint of the stock trace/metric exporters.
+    monkeypatch.setenv("AIBOS_ENDPOINT", "http://collector:4318/v1/logs")
+    monkeypatch.setenv("AIBOS_PROTOCOL", "http/protobuf")
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "console")  # an explicit choice is kept
+    AibosDistro()._configure()
+    assert os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://collector:4318"
+    assert os.environ["OTEL_EXPORTER_OTLP_PROTOCOL"] == "http/protobuf"
+    assert os.environ["OTEL_TRACES_EXPORTER"] == "console"
+    assert os.environ["OTEL_METRICS_EXPORTER"] == "otlp"
