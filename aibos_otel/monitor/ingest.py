@@ -26,6 +26,7 @@ from aibos_otel.fingerprint import fingerprint as _fingerprint
 from aibos_otel.monitor.labels import LEVEL_BY_SEVERITY, level_for, resource_labels
 from aibos_otel.monitor.metrics import LATENCY_BOUNDS_NS, BatchCounts, DerivedMetrics
 from aibos_otel.monitor.otlp import any_text, any_value
+from aibos_otel.monitor.redact import redact_text
 from aibos_otel.monitor.store import ErrorEvent, GroupChange, Store
 
 STATUS_CODE_ERROR = 2
@@ -220,7 +221,7 @@ class Ingestor:
                 for level, n in level_counts_other.items():
                     counts.by_service_level[(metric_service, level)] += n
                 counts.latency_sum_ns += lat_sum
-            changes = self.store.record_errors(errors) if errors else []
+            changes = self.store.record_errors(_redact_samples(errors)) if errors else []
             self.metrics.add_batch(counts, receive_ns / 1e9)
             if self.rules is not None:
                 self.rules.after_batch(receive_ns)
@@ -264,7 +265,7 @@ class Ingestor:
                     )
         if errors:
             with self.lock:
-                changes = self.store.record_errors(errors)
+                changes = self.store.record_errors(_redact_samples(errors))
                 if changes and self.alerts is not None:
                     self.alerts.error_group_changes(changes, receive_ns)
         return result
@@ -279,6 +280,23 @@ class Ingestor:
                     if kind is not None:
                         result.accepted += len(getattr(metric, kind).data_points)
         return result
+
+
+def _redact_samples(events: list[ErrorEvent]) -> list[ErrorEvent]:
+    """Redact the occurrence of each group that the store keeps as its sample (the newest).
+
+    Defence in depth: the SDK redacts before sending, but other clients may not. Only one
+    event per fingerprint per batch is redacted, so the cost does not grow with the error rate.
+    """
+    newest: dict[str, ErrorEvent] = {}
+    for ev in events:
+        current = newest.get(ev.fingerprint)
+        if current is None or ev.time_ns >= current.time_ns:
+            newest[ev.fingerprint] = ev
+    for ev in newest.values():
+        ev.message = redact_text(ev.message)
+        ev.stacktrace = redact_text(ev.stacktrace)
+    return events
 
 
 def _scan_attributes(attributes: Sequence[KeyValue]) -> tuple[_Exception | None, dict[str, object] | None]:

@@ -278,3 +278,22 @@ def test_api_changes_need_the_token_when_one_is_set(monitor_factory: object) -> 
     )
     with urllib.request.urlopen(req, timeout=10) as resp:
         assert resp.status == 200
+
+
+def test_secrets_are_redacted_in_groups_and_alerts(monitor: Monitor) -> None:
+    """Defence in depth: what a non-SDK client sends unredacted is masked before it is kept or sent."""
+    assert monitor.grpc_port and monitor.api_port
+    secret = "card 4111 1111 1111 1111 declined for bob@example.com"
+    grpc_export(
+        monitor.grpc_port,
+        logs_request(
+            [record(secret, "fatal", attributes=exception_attrs("PaymentError", secret))]
+        ).SerializeToString(),
+    )
+    (group,) = http_json(f"http://127.0.0.1:{monitor.api_port}/api/errors")[1]["errors"]
+    assert "4111" not in group["message"] and "bob@example.com" not in group["message"]
+    assert group["message"].startswith("card ")  # masked, not dropped
+    alerts = http_json(f"http://127.0.0.1:{monitor.api_port}/api/alerts")[1]["alerts"]
+    summaries = [a["annotations"].get("summary", "") for a in alerts]
+    assert any("PaymentError" in s for s in summaries)
+    assert not any("4111" in s or "bob@example.com" in s for s in summaries)
