@@ -32,3 +32,10 @@ def redact_text(text: str) -> str:
         return fn(text)
     except Exception:  # a redactor bug must not stop an alert; mask everything rather than leak
         return "[redaction failed]"
+
+
+def warm_up() -> None:
+    """Build the redactor now (its catalogue compiles on first use) rather than on the first alert."""
+    fn = _redactor()
+    if fn is not None:
+        fn("warm-up")

@@ -11,6 +11,7 @@ from typing import Any
 from prometheus_client.registry import CollectorRegistry
 
 from aibos_otel.monitor.alerts import AlertManager, load_alerts
+from aibos_otel.monitor import redact
 from aibos_otel.monitor.api import ApiError, make_api_server
 from aibos_otel.monitor.httpserver import Server
 from aibos_otel.monitor.ingest import Ingestor
@@ -78,6 +79,7 @@ class Monitor:
         except BaseException:
             self.stop()
             raise
+        redact.warm_up()
         self.dispatcher.start()
         if self._grpc:
             self._grpc.start()
