@@ -10,8 +10,8 @@ from typing import Any
 
 from prometheus_client.registry import CollectorRegistry
 
-from aibos_otel.monitor.alerts import AlertManager, load_alerts
 from aibos_otel.monitor import redact
+from aibos_otel.monitor.alerts import AlertManager, load_alerts
 from aibos_otel.monitor.api import ApiError, make_api_server
 from aibos_otel.monitor.httpserver import Server
 from aibos_otel.monitor.ingest import Ingestor
