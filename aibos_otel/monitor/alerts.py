@@ -450,12 +450,8 @@ class AlertManager:
         self._update_gauges()
 
     def _update_gauges(self) -> None:
-        self.metrics.gauges["alerts_firing"] = float(
-            sum(1 for a in self.active.values() if a.state == "firing")
-        )
-        self.metrics.gauges["alerts_pending"] = float(
-            sum(1 for a in self.active.values() if a.state == "pending")
-        )
+        self.metrics.set_gauge("alerts_firing", sum(1 for a in self.active.values() if a.state == "firing"))
+        self.metrics.set_gauge("alerts_pending", sum(1 for a in self.active.values() if a.state == "pending"))
 
     # -- silences -----------------------------------------------------------------------------
     def _load_silences(self) -> list[Silence]:

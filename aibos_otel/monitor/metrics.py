@@ -61,7 +61,12 @@ class DerivedMetrics(Collector):
         # (second, total, errors) for the throughput and error-rate gauges
         self._per_second: deque[list[int]] = deque(maxlen=RATE_WINDOW_S + 1)
         self._per_second_service: dict[str, deque[list[int]]] = {}
-        self.gauges: dict[str, float] = {}  # set by others: alerts firing, error groups...
+        self.gauges: dict[str, float] = {}  # set_gauge(): alerts firing, error groups...
+
+    def set_gauge(self, name: str, value: float) -> None:
+        """Set a state gauge (``aibos_monitor_<name>``)."""
+        with self._lock:
+            self.gauges[name] = float(value)
 
     def service_label(self, service: str) -> str:
         """``service`` if it fits in the cardinality budget, else ``other``."""
@@ -134,7 +139,7 @@ class DerivedMetrics(Collector):
                 "receiver_errors": {k: float(v) for k, v in self._receiver_errors.items()},
                 "throughput": {k: r for k, (r, _) in rates.items()},
                 "error_ratio": {k: e for k, (_, e) in rates.items()},
-                "gauges": {(k,): v for k, v in self.gauges.items()},
+                "gauges": {(k,): v for k, v in self.gauges.items()},  # under the lock
             }
 
     def registry(self) -> CollectorRegistry:

@@ -117,7 +117,7 @@ class Monitor:
 
     def refresh_gauges(self) -> None:
         """Update gauges that are read from state at scrape time."""
-        self.metrics.gauges["error_groups"] = float(self.store.error_group_count())
+        self.metrics.set_gauge("error_groups", self.store.error_group_count())
 
     def alerts_api(
         self, method: str, parts: list[str], query: dict[str, str], body: Callable[[], Any] | None

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aibos_otel.policy.model import PolicyError, load_policy, parse_policy
 
@@ -105,3 +107,68 @@ def test_validate_command(tmp_path: Path) -> None:
         check=False,
     )
     assert "error-spike" in default.stdout
+
+
+_keys = st.sampled_from(
+    [
+        "version",
+        "retention",
+        "channels",
+        "alerting",
+        "rules",
+        "redaction",
+        "name",
+        "expr",
+        "for",
+        "labels",
+        "annotations",
+        "type",
+        "url",
+        "to",
+        "port",
+        "escalation",
+        "after",
+        "routes",
+        "match",
+        "match_re",
+        "error_groups",
+        "default_channels",
+        "trace",
+        "fatal",
+        "slack",
+        "x",
+    ]
+)
+_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 70000)
+    | st.sampled_from(
+        [
+            "5m",
+            "slack",
+            "email",
+            "immediate",
+            "${HOME}",
+            "${NOPE}",
+            'count_over_time({a="b"}[1m]) > 0',
+            "{{ $value }}",
+            "(",
+            "",
+        ]
+    ),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(_keys, children, max_size=4),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(_keys, _values, max_size=6))
+def test_policy_validation_never_crashes(doc: dict[str, object]) -> None:
+    import yaml
+
+    text = yaml.safe_dump(doc)
+    try:
+        parse_policy(text, "fuzz.yaml", env={"HOME": "/root"})
+    except PolicyError as exc:
+        assert exc.issues and all(i.message for i in exc.issues)
