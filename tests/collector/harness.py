@@ -459,12 +459,9 @@ PLANTED_SECRETS = {
 }
 
 
-def send_raw_secret_records(endpoint: str, run_id: str) -> list[str]:
-    """Send one record per planted secret over plain OTLP/gRPC (no SDK, so no first-line redaction).
-
-    Each secret appears in the body and in an ordinary attribute; each record also has an attribute whose
-    KEY marks it secret (``db.password``). Returns the record ids.
-    """
+def send_raw_logs(endpoint: str, service: str, records: list[tuple[str, str, dict[str, str]]]) -> None:
+    """Send ``(record id, body, attributes)`` as ERROR records over plain OTLP/gRPC: no SDK, so no
+    first-line redaction."""
     import grpc
     from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc
     from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
@@ -474,38 +471,37 @@ def send_raw_secret_records(endpoint: str, run_id: str) -> list[str]:
     def kv(key: str, value: str) -> KeyValue:
         return KeyValue(key=key, value=AnyValue(string_value=value))
 
-    ids = []
-    records = []
     now = time.time_ns()
-    for i, (name, secret) in enumerate(sorted(PLANTED_SECRETS.items())):
-        record_id = f"{run_id}-{name}"
-        ids.append(record_id)
-        records.append(
-            LogRecord(
-                time_unix_nano=now + i,
-                severity_number=17,  # ERROR
-                severity_text="ERROR",
-                body=AnyValue(string_value=f"login failed for {secret} at step {i}"),
-                attributes=[
-                    kv(RECORD_ID, record_id),
-                    kv("detail", f"value {secret} end"),
-                    kv("db.password", "pw-9"),
-                ],
-            )
+    log_records = [
+        LogRecord(
+            time_unix_nano=now + i,
+            severity_number=17,  # ERROR
+            severity_text="ERROR",
+            body=AnyValue(string_value=body),
+            attributes=[kv(RECORD_ID, record_id), *(kv(k, v) for k, v in attributes.items())],
         )
+        for i, (record_id, body, attributes) in enumerate(records)
+    ]
+    resource = Resource(
+        attributes=[kv("service.name", service), kv("deployment.environment.name", "staging")]
+    )
     request = logs_service_pb2.ExportLogsServiceRequest(
-        resource_logs=[
-            ResourceLogs(
-                resource=Resource(
-                    attributes=[
-                        kv("service.name", "legacy-java"),
-                        kv("deployment.environment.name", "staging"),
-                    ]
-                ),
-                scope_logs=[ScopeLogs(log_records=records)],
-            )
-        ]
+        resource_logs=[ResourceLogs(resource=resource, scope_logs=[ScopeLogs(log_records=log_records)])]
     )
     with grpc.insecure_channel(endpoint) as channel:
         logs_service_pb2_grpc.LogsServiceStub(channel).Export(request, timeout=10)
-    return ids
+
+
+def send_raw_secret_records(endpoint: str, run_id: str) -> list[str]:
+    """One record per planted secret, in the body and in an ordinary attribute, plus an attribute whose
+    KEY marks it secret (``db.password``). Returns the record ids."""
+    records = [
+        (
+            f"{run_id}-{name}",
+            f"login failed for {secret} at step {i}",
+            {"detail": f"value {secret} end", "db.password": "pw-9"},
+        )
+        for i, (name, secret) in enumerate(sorted(PLANTED_SECRETS.items()))
+    ]
+    send_raw_logs(endpoint, "legacy-java", records)
+    return [record_id for record_id, _, _ in records]
