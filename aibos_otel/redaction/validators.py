@@ -9,6 +9,7 @@ SSN ranges, HMRC's NINO prefix rules, and each country's published id checksum.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import ipaddress
 import math
 import re
@@ -346,21 +347,34 @@ def plausible_date(text: str) -> bool:
 # Secrets without a vendor prefix: placeholders, identifiers and randomness
 # ---------------------------------------------------------------------------------------------
 
-_PLACEHOLDER = re.compile(
-    r"^(?:\[REDACTED|\[HMAC:|\$\{|\$\(|\{\{|<[^>]*>$|%[sd]|\$[A-Z_]|\*{3,}|[xX*\#.]{6,}$)"
-    r"|(?:^|[^a-z])your[_\- ]|changeme|placeholder|redacted|example|dummy|insert[_\- ]|put[_\- ]your"
-    r"|x{5,}|X{5,}|\*{4,}|\#{4,}|\.{4,}",
-    re.IGNORECASE,
+_PLACEHOLDER_PREFIXES = ("[redacted", "[hmac:", "${", "$(", "{{", "%s", "%d", "***")
+_PLACEHOLDER_WORDS = (
+    "changeme",
+    "placeholder",
+    "redacted",
+    "example",
+    "dummy",
+    "put_your",
+    "put-your",
+    "put your",
 )
+_PLACEHOLDER_RUNS = re.compile(r"x{5}|\*{4}|\#{4}|\.{4}|(?:^|[^a-z])your[_\- ]|insert[_\- ]")
+_ENV_REFERENCE = re.compile(r"\$[A-Z_]")
 
 
 def is_placeholder(value: str) -> bool:
     """True for template variables, masks and example values that carry no secret."""
-    if _PLACEHOLDER.search(value):
+    if not value:
+        return False
+    lowered = value.lower()
+    if lowered.startswith(_PLACEHOLDER_PREFIXES) or _ENV_REFERENCE.match(value):
+        return True
+    if value[0] == "<" and value[-1] == ">":
+        return True
+    if any(word in lowered for word in _PLACEHOLDER_WORDS) or _PLACEHOLDER_RUNS.search(lowered):
         return True
     # One character repeated over most of the value (e.g. 'AKIAXXXXXXXXXXXXXXXX').
-    top = Counter(value).most_common(1)[0][1] if value else 0
-    return len(value) >= 8 and top / len(value) > 0.6
+    return len(value) >= 8 and max(map(value.count, set(value))) / len(value) > 0.6
 
 
 def no_placeholder(value: str) -> bool:
@@ -441,22 +455,21 @@ def _looks_like_words(value: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=4096)
 def random_looking(value: str) -> bool:
     """Heuristic used by the generic key/keyword detectors (gitleaks' generic rule, refined):
     long enough, not a placeholder, not a path or code reference, not made of words, and with
-    enough character variety."""
+    enough character variety. Cheap checks first; cached, as log values repeat."""
     stripped = value.strip("'\"`")
-    if len(stripped) < 8 or is_placeholder(stripped):
+    if len(stripped) < 8 or stripped[0] in "<{[$%" or "://" in stripped:
         return False
-    if stripped[0] in "<{[$%" or _FILE_LIKE.search(stripped) or _is_code_ref(stripped) or "://" in stripped:
-        return False
-    if _looks_like_words(stripped):
-        return False
-    has_alpha = any(c.isalpha() for c in stripped)
-    if not has_alpha and len(stripped) < 20:
+    if not any(c.isalpha() for c in stripped) and len(stripped) < 20:
         return False  # short pure numbers are counts, ids and timestamps
-    entropy = shannon_entropy(stripped)
-    return entropy >= (2.5 if len(stripped) < 16 else 2.75)
+    if shannon_entropy(stripped) < (2.5 if len(stripped) < 16 else 2.75):
+        return False
+    if is_placeholder(stripped) or _FILE_LIKE.search(stripped) or _is_code_ref(stripped):
+        return False
+    return not _looks_like_words(stripped)
 
 
 def password_value(value: str) -> bool:
@@ -473,6 +486,7 @@ _KEY_WORDS = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def strong_value(value: str) -> bool:
     """Validator for values under a password/secret/api-key name: anything real except
     templates, flags, code references (``process.env.X``, ``os.environ['X']``) and key words."""
@@ -487,6 +501,7 @@ def strong_value(value: str) -> bool:
 _HEX_ONLY = re.compile(r"[0-9a-fA-F\-]+")
 
 
+@functools.lru_cache(maxsize=4096)
 def high_entropy_token(value: str) -> bool:
     """Validator for long tokens with no name or prefix: letters and digits, not a hex digest
     (commit ids, content hashes and trace ids are common and harmless in logs), not words,
