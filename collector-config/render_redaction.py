@@ -73,14 +73,19 @@ def replace_block(text: str, block: str) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--check", action="store_true", help="only report whether gateway.yaml is current")
     args = parser.parse_args()
     text = GATEWAY.read_text(encoding="utf-8")
     updated = replace_block(text, render_block())
     if args.check:
         if updated != text:
-            print("gateway.yaml redaction block is stale: run collector-config/render_redaction.py", file=sys.stderr)
+            print(
+                "gateway.yaml redaction block is stale: run collector-config/render_redaction.py",
+                file=sys.stderr,
+            )
             return 1
         return 0
     GATEWAY.write_text(updated, encoding="utf-8")
