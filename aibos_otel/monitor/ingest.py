@@ -140,11 +140,13 @@ class Ingestor:
                 service = base["service_name"]
                 environment = base.get("deployment_environment", "")
                 metric_service = self.metrics.service_label(service)
-                plans: dict[int, tuple[dict[str, str], Sequence[RuleFeed]]] = {}
+                # per severity number: (labels, rule feeds, level, is error/fatal); built once
+                plans: dict[int, tuple[dict[str, str], Sequence[RuleFeed], str, bool]] = {}
                 level_counts_other: Counter[str] = Counter()
                 sev_counts = [0] * 32  # by severity number (clamped): cheaper than a dict per record
                 lat_buckets = counts.latency_buckets
                 lat_sum = 0
+                accepted = 0
                 for sl in rl.scope_logs:
                     for lr in sl.log_records:
                         trace_id = lr.trace_id
@@ -152,6 +154,7 @@ class Ingestor:
                             result.rejected += 1
                             result.message = "trace_id must be 16 bytes and span_id 8 bytes (or empty)"
                             continue
+                        accepted += 1
                         sev = lr.severity_number
                         ts = lr.time_unix_nano or lr.observed_time_unix_nano
                         if ts:
@@ -164,35 +167,38 @@ class Ingestor:
                                 ts = receive_ns  # a clock ahead of ours must not land in the future
                         else:
                             ts = receive_ns
-                        if 0 < sev < _N_SEVERITIES:
-                            sev_counts[sev] += 1
-                            plan = plans.get(sev)
-                        else:
-                            plan = None
+                        plan = plans.get(sev)
                         if plan is None:
                             level = level_for(sev, lr.severity_text)
-                            if not 0 < sev < _N_SEVERITIES:
-                                level_counts_other[level] += 1
                             labels = dict(base, level=level)
-                            plan = (labels, self.rules.feeds_for(labels) if self.rules else ())
+                            plan = (
+                                labels,
+                                self.rules.feeds_for(labels) if self.rules else (),
+                                level,
+                                level in ("error", "fatal"),
+                            )
                             if 0 < sev < _N_SEVERITIES:
-                                plans[sev] = plan
-                        labels, feeds = plan
-                        level = labels["level"]
+                                plans[sev] = plan  # text-derived levels (sev 0) are not cached
+                        labels, feeds, level, is_error = plan
+                        if 0 < sev < _N_SEVERITIES:
+                            sev_counts[sev] += 1
+                        else:
+                            level_counts_other[level] += 1
                         body: str | None = None
                         if feeds:
                             body = any_text(lr.body)
                             for feed in feeds:
                                 feed.offer(body, ts)
+                        if not (maybe_alerts or sev >= _WARN or is_error):
+                            continue  # the common case: an INFO record in a batch without alert.*
                         exc: _Exception | None = None
                         alert_attrs: dict[str, object] | None = None
-                        if maybe_alerts or sev >= _WARN:
-                            attributes = lr.attributes
-                            if attributes:
-                                exc, alert_attrs = _scan_attributes(attributes)
-                                if exc is not None and sev < _WARN:
-                                    exc = None
-                        if exc is not None or level in ("error", "fatal"):
+                        attributes = lr.attributes
+                        if attributes:
+                            exc, alert_attrs = _scan_attributes(attributes)
+                            if exc is not None and sev < _WARN and level != "warn":
+                                exc = None
+                        if exc is not None or is_error:
                             if body is None:
                                 body = any_text(lr.body)
                             exc = exc or _Exception()
@@ -214,7 +220,7 @@ class Ingestor:
                             if body is None:
                                 body = any_text(lr.body)
                             log_alerts.append(LogAlert(labels, alert_attrs, body, ts))
-                        result.accepted += 1
+                result.accepted += accepted
                 for sev_number, n in enumerate(sev_counts):
                     if n:
                         counts.by_service_level[(metric_service, LEVEL_BY_SEVERITY[sev_number])] += n

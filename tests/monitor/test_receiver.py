@@ -297,3 +297,17 @@ def test_secrets_are_redacted_in_groups_and_alerts(monitor: Monitor) -> None:
     summaries = [a["annotations"].get("summary", "") for a in alerts]
     assert any("PaymentError" in s for s in summaries)
     assert not any("4111" in s or "bob@example.com" in s for s in summaries)
+
+
+def test_severity_from_text_only(monitor: Monitor) -> None:
+    """Records with severity_number 0 get their level from the text (WARNING, CRITICAL...)."""
+    assert monitor.grpc_port and monitor.api_port
+    recs = [record("a", "info"), record("b", "info"), record("c", "info")]
+    for rec, text in zip(recs, ["WARNING", "CRITICAL", "chatty"], strict=True):
+        rec.severity_number = 0  # type: ignore[assignment]
+        rec.severity_text = text
+    grpc_export(monitor.grpc_port, logs_request(recs).SerializeToString())
+    stats = http_json(f"http://127.0.0.1:{monitor.api_port}/api/stats")[1]
+    assert stats["records_by_level"] == {"warn": 1, "fatal": 1, "unknown": 1}
+    (group,) = http_json(f"http://127.0.0.1:{monitor.api_port}/api/errors")[1]["errors"]
+    assert group["message"] == "b"
