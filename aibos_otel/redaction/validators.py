@@ -369,8 +369,8 @@ def is_placeholder(value: str) -> bool:
     lowered = value.lower()
     if lowered.startswith(_PLACEHOLDER_PREFIXES) or _ENV_REFERENCE.match(value):
         return True
-    if value[0] == "<" and value[-1] == ">":
-        return True
+    if (value[0], value[-1]) in (("<", ">"), ("%", "%")):
+        return True  # <your-key>, %ENV_VAR%
     if any(word in lowered for word in _PLACEHOLDER_WORDS) or _PLACEHOLDER_RUNS.search(lowered):
         return True
     # One character repeated over most of the value (e.g. 'AKIAXXXXXXXXXXXXXXXX').
@@ -513,3 +513,15 @@ def high_entropy_token(value: str) -> bool:
     if _looks_like_words(value):
         return False
     return shannon_entropy(value) >= 4.0
+
+
+def base64_jwt(value: str) -> bool:
+    """A base64 text that decodes to a JWT (``eyJ...`` with a dot)."""
+    import base64
+    import binascii
+
+    try:
+        decoded = base64.b64decode(value + "=" * (-len(value) % 4), validate=False)
+    except (binascii.Error, ValueError):
+        return False
+    return decoded.startswith(b"eyJ") and b"." in decoded
