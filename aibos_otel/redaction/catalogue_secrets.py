@@ -1420,7 +1420,7 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
         "password-assignment",
         "generic",
         r"(?i)(?:(?<![a-z])pass|password|passwd|passphrase|pwd|secrete?|api[_.\-]?key|private[_.\-]?key|client[_.\-]?secret|app[_.\-]?secret|secret[_.\-]?key|access[_.\-]?key|signing[_.\-]?key|encryption[_.\-]?key|master[_.\-]?key)"
-        r"[\"']?\s*(?:=>|:=|=|:)\s*"
+        r"[\"']?(?:\s*(?:=>|:=|=|:)\s*|\s+(?=[\"']))"
         r"(?:\"(?P<secret>[^\"\r\n]{1,256})\"|'(?P<secret2>[^'\r\n]{1,256})'|(?P<secret3>[^\s\"'&]{1,256}))",
         "Password / secret / API-key assignment in text, JSON, YAML, env files and query strings",
         ("pass", "pwd", "secret", "key"),
@@ -1429,6 +1429,7 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
             "?user=bob&password=hunter2hunter&next=/",
             '{"db_password": "Tr0ub4dor&3"}',
             "apikey = m{{h}o)p${e]nob(ody[finds>-_$#thisone}}",
+            'private_key "hopenobodyfindsthisone";',
         ),
         (
             "PuttyPassword=0",
