@@ -347,7 +347,20 @@ def plausible_date(text: str) -> bool:
 # Secrets without a vendor prefix: placeholders, identifiers and randomness
 # ---------------------------------------------------------------------------------------------
 
-_PLACEHOLDER_PREFIXES = ("[redacted", "[hmac:", "${", "$(", "{{", "%s", "%d", "***")
+_PLACEHOLDER_PREFIXES = (
+    "[redacted",
+    "[hmac:",
+    "${",
+    "$(",
+    "{{",
+    "{%",
+    "<%",
+    "#{",
+    "%s",
+    "%d",
+    "***",
+    "!vault",
+)
 _PLACEHOLDER_WORDS = (
     "changeme",
     "placeholder",
@@ -494,6 +507,8 @@ def strong_value(value: str) -> bool:
     if not password_value(stripped) or (len(stripped) < 4 and stripped.isdigit()):
         return False
     if _is_code_ref(stripped) or _CALL_OR_INDEX.match(stripped) or stripped.startswith("$"):
+        return False
+    if " " not in stripped and _FILE_LIKE.search(stripped):  # pwd: /home/app, key_file: ./tls.key
         return False
     return stripped.lower() not in _KEY_WORDS
 
