@@ -47,11 +47,6 @@ def find_problems(attributes: MutableMapping[str, Any]) -> list[str]:
     return problems
 
 
-def has_alert(attributes: MutableMapping[str, Any]) -> bool:
-    """True when the record carries an alert annotation."""
-    return any(key in attributes for key in ALERT_KEYS)
-
-
 def annotate(attributes: MutableMapping[str, Any], *, strict: bool) -> bool:
     """Validate and normalise the annotation in place; returns True when it fell back.
 
