@@ -71,6 +71,8 @@ def test_aibos_configurator_wins_over_a_rival_listed_first(tmp_path: Path, recei
 def test_distro_defaults_follow_the_aibos_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     from aibos_otel.distro import AibosDistro
 
+    # The distro writes os.environ itself; monkeypatch only restores names it saw set, so set
+    # each one first (then delete) to have every name the distro may write put back afterwards.
     for name in (
         "OTEL_PYTHON_CONFIGURATOR",
         "OTEL_TRACES_EXPORTER",
@@ -79,8 +81,10 @@ def test_distro_defaults_follow_the_aibos_settings(monkeypatch: pytest.MonkeyPat
         "OTEL_EXPORTER_OTLP_PROTOCOL",
         "AIBOS_ENDPOINT",
         "AIBOS_ENVIRONMENT",
+        "AIBOS_PROTOCOL",
     ):
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "placeholder")
+        monkeypatch.delenv(name)
     # Development without an endpoint: spans exist, nothing retries against a missing collector.
     AibosDistro()._configure()
     assert os.environ["OTEL_PYTHON_CONFIGURATOR"] == "aibos"
