@@ -1413,7 +1413,7 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
         ("password", "pwd"),
         ("Server=db;Database=app;User Id=sa;Password=Tr0ub4dor&3;",),
         ("Server=db;Integrated Security=true;",),
-        validator=v.password_value,
+        validator=v.strong_value,
         priority=40,
     ),
     _d(

@@ -482,6 +482,8 @@ def random_looking(value: str) -> bool:
         return False
     if is_placeholder(stripped) or _FILE_LIKE.search(stripped) or _is_code_ref(stripped):
         return False
+    if _CALL_OR_INDEX.match(stripped):
+        return False  # Optional[str], getenv("X"), config["token"]
     return not _looks_like_words(stripped)
 
 
@@ -495,15 +497,21 @@ def password_value(value: str) -> bool:
 
 _CALL_OR_INDEX = re.compile(r"^[A-Za-z_][\w.]*[\[(]")
 _KEY_WORDS = frozenset(
-    {"password", "passwd", "secret", "token", "apikey", "api_key", "key", "string", "str", "value", "xxx"}
-)
+    {
+        "password", "passwd", "secret", "token", "apikey", "api_key", "key", "value", "xxx",
+        "string", "str", "int", "bool", "any", "object", "bytes", "secretstr", "optional",
+    }
+)  # fmt: skip
 
 
 @functools.lru_cache(maxsize=4096)
 def strong_value(value: str) -> bool:
     """Validator for values under a password/secret/api-key name: anything real except
-    templates, flags, code references (``process.env.X``, ``os.environ['X']``) and key words."""
+    templates, flags, code references (``process.env.X``, ``os.environ['X']``), type names
+    (``token: string;``) and key words."""
     stripped = value.strip()
+    if stripped.endswith((";", ",")) and stripped[:-1].lower() in _KEY_WORDS:
+        return False
     if not password_value(stripped) or (len(stripped) < 4 and stripped.isdigit()):
         return False
     if _is_code_ref(stripped) or _CALL_OR_INDEX.match(stripped) or stripped.startswith("$"):
