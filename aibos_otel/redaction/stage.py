@@ -46,7 +46,6 @@ FAILURES_INSTRUMENT = "aibos.redaction.failures"
 _SIMPLE = (bool, float)
 _BIG_INT = 10**11  # shorter integers cannot hold a card, account or national number
 _UNSEEN = object()
-_WALK: list[int] = [-1]  # sentinel: walk every value with its own first pass
 
 
 class _Stage:
@@ -69,23 +68,27 @@ class _Stage:
 
     def __call__(self, record: LogRecord) -> None:
         try:
-            candidates = self._first_pass(record)
-            if candidates:
-                self._redact(record, None if candidates is _WALK else candidates)
+            walk, candidates = self._first_pass(record)
+            if walk or candidates:
+                self._redact(record, None if candidates is None else candidates)
         except Exception:
             self._fail_closed(record)
 
-    def _first_pass(self, record: LogRecord) -> list[int]:
-        """The fast path: one first pass over every string value joined. Returns the candidate
-        detectors (empty: nothing to do), or ``_WALK`` when a sensitive key, a structured value
-        or a big integer needs the full walk with per-value first passes."""
+    def _first_pass(self, record: LogRecord) -> tuple[bool, list[int] | None]:
+        """The fast path: one first pass over every string value joined.
+
+        Returns ``(walk, candidates)``: ``walk`` is True when a key rule fires, so values
+        must be visited even without candidates; ``candidates`` are the detectors that may
+        match some string value (a superset for each), or None when a structured value, bytes
+        or a big integer needs a first pass of its own."""
+        walk = False
         body = record.body
         if type(body) is str:
             texts = [body]
         elif body is None or isinstance(body, _SIMPLE):
             texts = []
         else:
-            return _WALK  # structured body, bytes or int: the full walk
+            return True, None  # structured body, bytes or int: the full walk
         attributes = record.attributes
         if attributes:
             # BoundedAttributes keeps a plain dict; iterating it directly saves ~2 us a record.
@@ -96,18 +99,19 @@ class _Stage:
                 if rule is _UNSEEN:
                     rule = self._key_rule(key)
                 if rule is not None:
-                    return _WALK
+                    walk = True
+                    continue  # the whole value is masked: no need to scan it
                 kind = type(value)
                 if kind is str:
                     texts.append(value)
                 elif kind is int:
                     if abs(value) >= _BIG_INT:
-                        return _WALK
+                        return True, None
                 elif value is not None and kind is not bool and kind is not float:
-                    return _WALK  # sequences, maps, bytes: the full walk
+                    return True, None  # sequences, maps, bytes: the full walk
         if not texts:
-            return []
-        return self._candidates(texts[0] if len(texts) == 1 else "\n".join(texts))
+            return walk, []
+        return walk, self._candidates(texts[0] if len(texts) == 1 else "\n".join(texts))
 
     def _redact(self, record: LogRecord, candidates: list[int] | None) -> None:
         """Redact every value; ``candidates`` from the joined first pass (a superset for each
