@@ -183,11 +183,11 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         "gdpr",
         "network",
         r"(?<![\w.])(?P<secret>(?:\d{1,3}\.){3}\d{1,3})(?![\w]|\.\d)",
-        "IPv4 address (validated; 0.0.0.0 excluded)",
+        "IPv4 address (validated with ipaddress)",
         keywords=(".",),
         validator=v.ipv4,
         examples=("blocked request from 1.1.1.1 (geo: unknown)", "peer=192.0.2.1 bytes=657"),
-        negatives=("1.2.3.4.5.6", "192.168.1.256", "Version 1.2.3", "listening on 0.0.0.0:8080"),
+        negatives=("1.2.3.4.5.6", "192.168.1.256", "Version 1.2.3", "300.168.1.1"),
     ),
     _d(
         "ipv6",
@@ -201,7 +201,7 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         validator=v.ipv6,
         priority=55,
         examples=("login from 2001:db8:1::192.0.2.1", "client_ip=2345:0425:2CA1::0567:5673:23b5 bytes=103"),
-        negatives=("Time 12:34:56", "Ratio 1:2:3:4", "std::cout", "2001::db8::1", ":::"),
+        negatives=("Time 12:34:56", "Ratio 1:2:3:4", "std::cout", "2001::db8::1", ":::", "Face::Bead.call"),
     ),
     _d(
         "mac-address",

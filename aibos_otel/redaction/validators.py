@@ -267,23 +267,24 @@ def us_npi(text: str) -> bool:
 
 
 def ipv4(text: str) -> bool:
-    """A real dotted-quad address other than 0.0.0.0 (leading zeros rejected, as ipaddress does)."""
+    """A real dotted-quad address (leading zeros rejected, as ipaddress does)."""
     try:
-        address = ipaddress.IPv4Address(text)
+        ipaddress.IPv4Address(text)
     except ValueError:
         return False
-    return not address.is_unspecified
+    return True
 
 
 def ipv6(text: str) -> bool:
-    """A real IPv6 address (with or without an embedded IPv4 tail); '::' alone is not an address."""
-    if text.count(":") < 2:
+    """A real IPv6 address, with or without an embedded IPv4 tail. Without a digit it must be
+    '::' itself: 'add::bed' reads as code (C++/Ruby/Perl scopes) far more often than as an address."""
+    if text.count(":") < 2 or (text != "::" and not any(c.isdigit() for c in text)):
         return False
     try:
-        address = ipaddress.IPv6Address(text)
+        ipaddress.IPv6Address(text)
     except ValueError:
         return False
-    return not address.is_unspecified
+    return True
 
 
 def mac_address(text: str) -> bool:
