@@ -1467,7 +1467,7 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
         "secret-keyword-value",
         "generic",
         r"(?i)\b(?:token|api[ _\-]?key|key|secret|credentials?|password|passwd|bearer)\s*(?:[:=]\s*|\s+(?:is|was|=)?\s*)[\"'(]?"  # noqa: E501
-        r"(?P<secret>[A-Za-z0-9_\-+/=.~:|]{10,512})",
+        r"(?P<secret>[A-Za-z0-9_\-+/=.~|]{10,512})",
         "Random-looking value written after a credential word in prose ('with token X', 'API key X')",
         ("token", "key", "secret", "credential", "password", "passwd", "bearer"),
         (
