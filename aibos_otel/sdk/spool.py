@@ -113,7 +113,12 @@ class Spool:
 
     # -- writing --------------------------------------------------------------------------------
     def store(self, records: Sequence[ReadableLogRecord]) -> bool:
-        """Write ``records`` to disk (one file per severity class); True when all were kept."""
+        """Write ``records`` to disk (one file per severity class).
+
+        Returns True when the spool answers for every record: written, or (with ``metrics``)
+        counted as a ``spool_failed`` drop. The caller counts the batch itself only on False,
+        so no record is counted twice, nor counted lost while it waits on disk.
+        """
         from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 
         by_severity: dict[int, list[ReadableLogRecord]] = {}
@@ -121,7 +126,7 @@ class Spool:
             number = record.log_record.severity_number
             severity = severity_class(number.value if number is not None else 0)
             by_severity.setdefault(severity, []).append(record)
-        kept = True
+        all_written = True
         for severity, part in by_severity.items():
             payload = encode_logs(part).SerializeToString()
             name = f"{time.time_ns()}-{os.getpid()}-{next(self._counter)}.s{severity}.n{len(part)}.otlp"
@@ -132,9 +137,9 @@ class Spool:
                 _internal.error("aibos: cannot spool %d records to %s: %s", len(part), self.directory, exc)
                 if self._metrics is not None:
                     self._metrics.count_dropped("spool_failed", severity, len(part))
-                kept = False
+                all_written = False
         self._enforce_cap()
-        return kept
+        return all_written or self._metrics is not None
 
     @staticmethod
     def _write(path: Path, payload: bytes) -> None:

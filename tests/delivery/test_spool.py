@@ -112,3 +112,20 @@ def test_claims_of_dead_processes_and_partial_writes_are_recovered(tmp_path: Pat
     assert reopened.pending() == 1
     assert not (tmp_path / "123-1-1.s2.n1.otlp.tmp").exists()
     assert live.exists()
+
+
+def test_a_failed_write_is_counted_once_and_the_written_part_is_not(tmp_path: Path) -> None:
+    metrics = SelfMetrics()
+    spool = Spool(tmp_path / "spool", metrics=metrics)
+    real_write = Spool._write
+
+    def fail_for_errors(path: Path, payload: bytes) -> None:
+        if ".s4." in path.name:
+            raise OSError(28, "No space left on device")
+        real_write(path, payload)
+
+    spool._write = fail_for_errors  # type: ignore[method-assign]
+    answered = spool.store([_record(1, SeverityNumber.INFO), _record(2, SeverityNumber.ERROR)])
+    assert answered  # the spool accounted for both: the caller must not count them again
+    assert metrics.dropped_by_severity() == {"error": 1}
+    assert spool.pending() == 1
