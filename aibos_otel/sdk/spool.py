@@ -31,6 +31,7 @@ import os
 import re
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,6 +111,16 @@ class Spool:
         self._last_scan = 0.0
         self._to_claim: list[_Waiting] = []
         self._recover()
+        # A child of fork() (pre-fork servers) must not inherit a lock held by a parent thread.
+        weak_self = weakref.ref(self)
+
+        def reset_in_child() -> None:
+            spool = weak_self()
+            if spool is not None:
+                spool._lock = threading.Lock()
+                spool._to_claim = []
+
+        os.register_at_fork(after_in_child=reset_in_child)
 
     # -- writing --------------------------------------------------------------------------------
     def store(self, records: Sequence[ReadableLogRecord]) -> bool:
