@@ -54,7 +54,7 @@ def test_loki_outage_with_a_collector_restart_delivers_everything_once(
     assert {i: record_ids(read_file_backup(gateway.backup_path))[i] for i in ids} == dict.fromkeys(ids, 1)
 
 
-def test_agent_to_gateway_delivers_each_record_once(
+def test_agent_to_gateway_delivers_each_record_once_across_a_gateway_outage(
     otelcol_binary: Path,
     tmp_path: Path,
     gateway: Collector,
@@ -70,23 +70,34 @@ def test_agent_to_gateway_delivers_each_record_once(
         {"AIBOS_GATEWAY_ENDPOINT": gateway.grpc_endpoint},
         name="agent",
     )
+
+    def everywhere(ids: set[str]) -> bool:
+        return all(
+            ids <= set(record_ids(records))
+            for records in (
+                loki.records(),
+                datadog.records(),
+                monitor.store.snapshot(),
+                read_file_backup(gateway.backup_path),
+            )
+        )
+
     with agent:
         sent = run_sender(f"http://{agent.grpc_endpoint}", service="checkout", count=30, run_id="ag")
+        assert wait_for(lambda: everywhere({s["id"] for s in sent}), 15), (
+            agent.log_tail() + gateway.log_tail()
+        )
+
+        # Gateway down; the service logs on; the agent itself restarts: its disk queue keeps the records.
+        gateway.stop()
+        sent += run_sender(f"http://{agent.grpc_endpoint}", service="checkout", count=30, run_id="ag2")
+        agent.restart()
+        gateway.start()
+
         ids = {s["id"] for s in sent}
         levels = {s["id"]: s["level"] for s in sent}
-
-        def everywhere() -> bool:
-            return all(
-                ids <= set(record_ids(records))
-                for records in (
-                    loki.records(),
-                    datadog.records(),
-                    monitor.store.snapshot(),
-                    read_file_backup(gateway.backup_path),
-                )
-            )
-
-        assert wait_for(everywhere, 15), agent.log_tail() + gateway.log_tail()
+        assert len(ids) == 60
+        assert wait_for(lambda: everywhere(ids), 15), agent.log_tail() + gateway.log_tail()
         time.sleep(0.5)  # a late duplicate would show up here
         for records in (loki.records(), datadog.records(), monitor.store.snapshot()):
             assert {i: record_ids(records)[i] for i in ids} == dict.fromkeys(ids, 1)
