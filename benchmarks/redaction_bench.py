@@ -20,7 +20,6 @@ import gc
 import json
 import logging
 import random
-import statistics
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -214,29 +213,38 @@ def logging_call_cost(calls: int) -> dict[str, float]:
         def force_flush(self, timeout_millis: int = 30000) -> bool:
             return self._downstream.force_flush(timeout_millis)
 
+    loggers: dict[str, logging.Logger] = {}
+    providers: list[Any] = []
+    for mode in ("plain", "redacted"):
+        provider = LoggerProvider()
+        batch = BatchLogRecordProcessor(_NullExporter(), max_queue_size=calls * 4)  # type: ignore[arg-type]
+        provider.add_log_record_processor(Redacting(batch) if mode == "redacted" else batch)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            handler = LoggingHandler(logger_provider=provider)
+        logger = logging.getLogger(f"bench.{mode}")
+        logger.propagate = False
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        loggers[mode] = logger
+        providers.append(provider)
+    # Short alternating rounds; the minimum per mode is the estimate least disturbed by other
+    # processes on a shared machine.
     results: dict[str, list[float]] = {"plain": [], "redacted": []}
-    for _round in range(5):
+    chunk = max(500, calls // 10)
+    for _round in range(10):
         for mode in ("plain", "redacted") if _round % 2 == 0 else ("redacted", "plain"):
-            provider = LoggerProvider()
-            batch = BatchLogRecordProcessor(_NullExporter(), max_queue_size=calls * 2)  # type: ignore[arg-type]
-            provider.add_log_record_processor(Redacting(batch) if mode == "redacted" else batch)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                handler = LoggingHandler(logger_provider=provider)
-            logger = logging.getLogger(f"bench.{mode}.{_round}")
-            logger.propagate = False
-            logger.addHandler(handler)
-            logger.setLevel(logging.INFO)
+            logger = loggers[mode]
             gc.collect()
             started = time.perf_counter()
-            for index in range(calls):
+            for index in range(chunk):
                 logger.info(
                     "user %s updated profile settings in %d ms", "u-48213", index, extra={"tenant": "acme"}
                 )
-            results[mode].append((time.perf_counter() - started) / calls * 1e6)
-            logger.removeHandler(handler)
-            provider.shutdown()
-    return {mode: statistics.median(values) for mode, values in results.items()}
+            results[mode].append((time.perf_counter() - started) / chunk * 1e6)
+    for provider in providers:
+        provider.shutdown()
+    return {mode: min(values) for mode, values in results.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -273,7 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     calls = 5000 if args.quick else 30000
     costs = logging_call_cost(calls)
     ratio = costs["redacted"] / costs["plain"]
-    print("\nwhole logging call: logging -> LoggingHandler -> BatchLogRecordProcessor (null exporter)")
+    print(
+        "\nwhole logging call: logging -> LoggingHandler -> BatchLogRecordProcessor (null exporter), best of 10"
+    )
     print(f"  plain OTel                      {costs['plain']:7.2f} us/call")
     print(
         f"  with the redaction stage        {costs['redacted']:7.2f} us/call   ratio {ratio:.2f}x (target <= 1.30x)"
