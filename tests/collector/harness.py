@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
@@ -136,7 +136,7 @@ class _OtlpHttpStandIn:
         with self.state.lock:
             return list(self.state.requests)
 
-    def __enter__(self) -> _OtlpHttpStandIn:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -331,7 +331,7 @@ class Collector:
         with urllib.request.urlopen(url, timeout=5) as response:
             return str(response.read().decode())
 
-    def __enter__(self) -> Collector:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -357,7 +357,7 @@ class Prometheus:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> Prometheus:
+    def __enter__(self) -> Self:
         assert self.binary is not None
         log = (self.workdir / "prometheus.log").open("wb")
         self.proc = subprocess.Popen(
@@ -465,7 +465,7 @@ def send_raw_logs(endpoint: str, service: str, records: list[tuple[str, str, dic
     import grpc
     from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc
     from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
-    from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
+    from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs, SeverityNumber
     from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
     def kv(key: str, value: str) -> KeyValue:
@@ -475,7 +475,7 @@ def send_raw_logs(endpoint: str, service: str, records: list[tuple[str, str, dic
     log_records = [
         LogRecord(
             time_unix_nano=now + i,
-            severity_number=17,  # ERROR
+            severity_number=SeverityNumber.SEVERITY_NUMBER_ERROR,
             severity_text="ERROR",
             body=AnyValue(string_value=body),
             attributes=[kv(RECORD_ID, record_id), *(kv(k, v) for k, v in attributes.items())],
@@ -489,7 +489,8 @@ def send_raw_logs(endpoint: str, service: str, records: list[tuple[str, str, dic
         resource_logs=[ResourceLogs(resource=resource, scope_logs=[ScopeLogs(log_records=log_records)])]
     )
     with grpc.insecure_channel(endpoint) as channel:
-        logs_service_pb2_grpc.LogsServiceStub(channel).Export(request, timeout=10)
+        stub = logs_service_pb2_grpc.LogsServiceStub(channel)  # type: ignore[no-untyped-call]
+        stub.Export(request, timeout=10)
 
 
 def send_raw_secret_records(endpoint: str, run_id: str) -> list[str]:

@@ -8,6 +8,7 @@ collector config); the current render must still load in the collector.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import subprocess
 import sys
@@ -69,7 +70,9 @@ def masked(otelcol_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     with LokiStandIn() as loki, DatadogStandIn() as datadog, GrpcReceiver() as monitor:
         env = gateway_env(loki, datadog, monitor)
         with Collector(otelcol_binary, GATEWAY, workdir, env, "gateway") as gateway:
-            records = [(f"{d.id}#{i}", example, {}) for d, i, example in CASES]
+            records: list[tuple[str, str, dict[str, str]]] = [
+                (f"{d.id}#{i}", example, {}) for d, i, example in CASES
+            ]
             send_raw_logs(gateway.grpc_endpoint, "no-sdk", records)
             ids = {record_id for record_id, _, _ in records}
             assert wait_for(lambda: ids <= set(record_ids(loki.records())), 15), gateway.log_tail()
@@ -101,11 +104,10 @@ def test_gateway_block_is_current_with_the_catalogue() -> None:
 
 def test_current_render_loads_in_the_collector(otelcol_binary: Path, tmp_path: Path) -> None:
     """Whatever the catalogue renders today must be valid RE2 and valid processor settings."""
-    sys.path.insert(0, str(CONFIG_DIR))
-    try:
-        import render_redaction
-    finally:
-        sys.path.remove(str(CONFIG_DIR))
+    spec = importlib.util.spec_from_file_location("render_redaction", RENDER_SCRIPT)
+    assert spec is not None and spec.loader is not None
+    render_redaction = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(render_redaction)
     fresh = tmp_path / "gateway.yaml"
     text = GATEWAY.read_text(encoding="utf-8")
     fresh.write_text(render_redaction.replace_block(text, render_redaction.render_block()), encoding="utf-8")
