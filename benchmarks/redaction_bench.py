@@ -169,12 +169,15 @@ def stage_cost(records: int) -> dict[str, float]:
     }
     out: dict[str, float] = {}
     for label, (body, attributes) in shapes.items():
-        batch = [_record(body, dict(attributes)) for _ in range(records)]
-        gc.collect()
-        started = time.perf_counter()
-        for record in batch:
-            stage(record)
-        out[label] = (time.perf_counter() - started) / records * 1e6
+        best = float("inf")
+        for _ in range(3):  # best of 3: the machine may be shared
+            batch = [_record(body, dict(attributes)) for _ in range(records)]
+            gc.collect()
+            started = time.perf_counter()
+            for record in batch:
+                stage(record)
+            best = min(best, (time.perf_counter() - started) / records * 1e6)
+        out[label] = best
     return out
 
 
