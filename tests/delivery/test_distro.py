@@ -42,9 +42,11 @@ def test_aibos_configurator_wins_over_a_rival_listed_first(tmp_path: Path, recei
     script.write_text(PROBE)
     env = clean_env(
         PYTHONPATH=f"{tmp_path}:{ROOT}",  # the rival comes first in entry-point order
-        AIBOS_ENDPOINT=receiver.endpoint,
-        AIBOS_ENVIRONMENT="staging",
-        AIBOS_SERVICE_NAME="probe",
+        # Only standard OTEL_* variables here: the aibos settings must follow them.
+        OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
+        OTEL_SERVICE_NAME="probe",
+        OTEL_RESOURCE_ATTRIBUTES="deployment.environment.name=staging,team=payments",
+        OTEL_BSP_SCHEDULE_DELAY="100",
         OTEL_LOGS_EXPORTER="otlp",  # what users of the stock distro set: must not export twice
         OTEL_PYTHON_DISTRO="aibos",
     )
@@ -65,7 +67,15 @@ def test_aibos_configurator_wins_over_a_rival_listed_first(tmp_path: Path, recei
     assert sorted(r["body"] for r in logs) == ["hello from probe", "inside a span"]  # once each
     inside = next(r for r in logs if r["body"] == "inside a span")
     assert inside["trace_id"] != "" and int(inside["trace_id"], 16) != 0
-    assert all(r["resource"]["telemetry.distro.name"] == "aibos-otel" for r in logs)
+    for record in logs:
+        assert record["resource"]["telemetry.distro.name"] == "aibos-otel"
+        assert record["resource"]["service.name"] == "probe"
+        assert record["resource"]["deployment.environment.name"] == "staging"
+        assert record["resource"]["team"] == "payments"
+    # the stock configurator exported the span to the same collector, with the same resource
+    assert [(s["name"], s["service"], s["trace_id"]) for s in receiver.spans] == [
+        ("work", "probe", inside["trace_id"])
+    ]
 
 
 def test_distro_defaults_follow_the_aibos_settings(monkeypatch: pytest.MonkeyPatch) -> None:
