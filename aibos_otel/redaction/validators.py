@@ -501,6 +501,9 @@ _KEY_WORDS = frozenset(
     {
         "password", "passwd", "secret", "token", "apikey", "api_key", "key", "value", "xxx",
         "string", "str", "int", "bool", "any", "object", "bytes", "secretstr", "optional",
+        # detect-secrets' keyword false positives
+        "fake", "foo", "bar", "baz", "default", "disable", "disabled", "enable", "enabled", "create",
+        "ssl", "sql", "not", "no", "yes", "on", "off", "sequence", "passwords", "pwd", "get", "set",
     }
 )  # fmt: skip
 
@@ -523,6 +526,11 @@ def strong_value(value: str) -> bool:
 
 
 _HEX_ONLY = re.compile(r"[0-9a-fA-F\-]+")
+_PUBLIC_BLOB_PREFIXES = (
+    "AAAAB3NzaC1", "AAAAC3NzaC1", "AAAAE2VjZHNh",  # ssh-rsa, ssh-ed25519, ecdsa public keys
+    "sha1-", "sha256-", "sha384-", "sha512-",  # subresource integrity
+    "iVBORw0KGgo", "/9j/", "R0lGOD", "JVBERi0", "UEsDB", "H4sI",  # PNG, JPEG, GIF, PDF, zip, gzip
+)  # fmt: skip
 
 
 @functools.lru_cache(maxsize=4096)
@@ -532,6 +540,8 @@ def high_entropy_token(value: str) -> bool:
     and at least 4 bits of entropy per character."""
     if len(value) < 44 or _HEX_ONLY.fullmatch(value) or is_placeholder(value):
         return False
+    if value.startswith(_PUBLIC_BLOB_PREFIXES):
+        return False  # SSH public keys, subresource-integrity hashes, base64 images and archives
     if not any(c.isdigit() for c in value) or not any(c.isalpha() for c in value):
         return False
     if _looks_like_words(value):
