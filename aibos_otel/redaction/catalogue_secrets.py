@@ -1194,6 +1194,17 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
         validator=v.base64_jwt,
     ),
     _d(
+        "cli-secret-flag",
+        "generic",
+        r"(?i)(?<![\w-])--?(?:password|passwd|pass|pwd|token|secret|client-secret|api-key|apikey|access-token|auth-token)"
+        r"(?:=|\s+)[\"']?(?P<secret>[^\s\"']{3,})",
+        "Secret passed as a command-line flag (--password VALUE, --token=VALUE)",
+        ("--", "-p", "-t", "-s", "-c", "-a"),
+        ("cli --password EFAehJKoVotAWBCA", "deploy --token=Zr8Kq2Lm5Np7Xw3Vb9Tc"),
+        ("cli --password-file /run/secrets/db", "cli --token $DEPLOY_TOKEN"),
+        validator=v.strong_value,
+    ),
+    _d(
         "curl-credentials",
         "generic",
         r"(?i)\bcurl\b[^\n]{0,200}?\s(?:-u|--user)\s+[\"']?[^:\s\"']{1,64}:(?P<secret>[^\s\"']{3,})",
