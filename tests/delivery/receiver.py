@@ -139,9 +139,12 @@ class OtlpReceiver:
         self._server = server
         return self
 
-    def stop(self) -> None:
+    def stop(self, grace: float | None = None) -> None:
+        """Stop serving. With ``grace``, calls in progress finish (their acknowledgement reaches
+        the client) and new ones are refused, as a collector that shuts down cleanly does;
+        without it they are cut, and an accepted batch can lose its acknowledgement."""
         if self._server is not None:
-            self._server.stop(grace=None).wait(5)
+            self._server.stop(grace=grace).wait(5 + (grace or 0))
             self._server = None
 
     # -- reading --------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import asyncio
 import gc
 import sys
 import threading
+import time
 import warnings
 
 from opentelemetry import trace
@@ -63,6 +64,7 @@ def run_loguru() -> None:
 
 def run_uncaught() -> None:
     aibos_otel.get_logger("shop").info("about to fail")
+    print("RAISING", time.time(), flush=True)
     raise RuntimeError("card processor returned 502 for order 7")
 
 
