@@ -331,6 +331,19 @@ class Collector:
         with urllib.request.urlopen(url, timeout=5) as response:
             return str(response.read().decode())
 
+    def self_metric(self, name: str, **labels: str) -> float | None:
+        """One sample of the collector's own telemetry (the Prometheus endpoint on AIBOS_TELEMETRY_PORT)."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        url = f"http://127.0.0.1:{self.ports.telemetry}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            text = response.read().decode()
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and labels.items() <= sample.labels.items():
+                    return float(sample.value)
+        return None
+
     def __enter__(self) -> Self:
         self.start()
         return self
@@ -340,17 +353,29 @@ class Collector:
 
 
 class Prometheus:
-    """The real Prometheus (Debian package) scraping one target every second, on 127.0.0.1."""
+    """The real Prometheus (Debian package) with deploy/prometheus/ (config and rules), on 127.0.0.1.
 
-    def __init__(self, workdir: Path, target: str) -> None:
+    The shipped targets are pointed at the given collector ports and scraped every second.
+    """
+
+    def __init__(self, workdir: Path, derived_target: str, self_target: str) -> None:
         self.binary = shutil.which("prometheus")
         if self.binary is None:
             raise RuntimeError("prometheus is not installed (scripts/install-debian-packages.sh installs it)")
         self.port = free_port()
         self.workdir = workdir / "prometheus"
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(REPO / "deploy" / "prometheus", self.workdir)
         self.config = self.workdir / "prometheus.yml"
-        self.config.write_text(scrape_config(target), encoding="utf-8")
+        text = self.config.read_text(encoding="utf-8")
+        for shipped, local in (
+            ("aibos-gateway:8889", derived_target),
+            ("aibos-gateway:8888", self_target),
+            ("scrape_interval: 15s", "scrape_interval: 1s"),
+            ("evaluation_interval: 15s", "evaluation_interval: 1s"),
+        ):
+            assert shipped in text, shipped
+            text = text.replace(shipped, local)
+        self.config.write_text(text, encoding="utf-8")
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -382,20 +407,17 @@ class Prometheus:
             stop_process(self.proc)
             self.proc = None
 
-    def query(self, promql: str) -> list[dict[str, Any]]:
-        """Instant query; returns the ``result`` vector."""
-        url = f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+    def api(self, path: str, **params: str) -> Any:
+        """GET /api/v1/<path>; returns ``data``."""
+        url = f"{self.url}/api/v1/{path}?" + urllib.parse.urlencode(params)
         with urllib.request.urlopen(url, timeout=5) as response:
             body = json.load(response)
         assert body["status"] == "success", body
-        return list(body["data"]["result"])
+        return body["data"]
 
-
-def scrape_config(target: str) -> str:
-    """The shipped deploy/prometheus/prometheus.yml with its collector target pointed at ``target``."""
-    text = (REPO / "deploy" / "prometheus" / "prometheus.yml").read_text(encoding="utf-8")
-    assert "aibos-gateway:8889" in text and "scrape_interval: 15s" in text
-    return text.replace("aibos-gateway:8889", target).replace("scrape_interval: 15s", "scrape_interval: 1s")
+    def query(self, promql: str) -> list[dict[str, Any]]:
+        """Instant query; returns the ``result`` vector."""
+        return list(self.api("query", query=promql)["result"])
 
 
 # ---------------------------------------------------------------------------------------------- sender

@@ -63,7 +63,10 @@ def run(otelcol_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
             gateway_env(loki, datadog, monitor),
             "gateway",
         )
-        with gateway, Prometheus(workdir, f"127.0.0.1:{gateway.ports.metrics}") as prometheus:
+        prometheus = Prometheus(
+            workdir, f"127.0.0.1:{gateway.ports.metrics}", f"127.0.0.1:{gateway.ports.telemetry}"
+        )
+        with gateway, prometheus:
             expected: dict[str, dict[str, str]] = {}
             for sent in run_sender(
                 f"http://{gateway.grpc_endpoint}", service="checkout", count=CHECKOUT_COUNT, run_id="co"
@@ -155,3 +158,22 @@ def test_count_metrics_scraped_by_real_prometheus(run: Run) -> None:
         return {(s["metric"]["service_name"], s["metric"]["level"]): float(s["value"][1]) for s in result}
 
     assert wait_for(lambda: scraped() == expected, 15, 0.5), (scraped(), expected, run.gateway.metrics_text())
+
+
+def test_prometheus_loads_the_collector_alerts_and_scrapes_the_collectors_own_metrics(run: Run) -> None:
+    groups = run.prometheus.api("rules")["groups"]
+    alerts = {rule["name"] for group in groups for rule in group["rules"]}
+    assert {"AibosCollectorBackendBacklog", "AibosCollectorDroppingRecords", "AibosCollectorDown"} <= alerts
+
+    def self_metrics_scraped() -> bool:
+        up = run.prometheus.query('up{job="aibos-otelcol-self"}')
+        queues = run.prometheus.query("otelcol_exporter_queue_capacity")
+        return [float(s["value"][1]) for s in up] == [1.0] and {s["metric"]["exporter"] for s in queues} >= {
+            "otlp_http/loki",
+            "otlp_http/datadog",
+            "otlp_grpc/monitor",
+        }
+
+    assert wait_for(self_metrics_scraped, 15, 0.5)
+    # No alert fires on a healthy gateway.
+    assert run.prometheus.api("alerts")["alerts"] == []

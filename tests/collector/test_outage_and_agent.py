@@ -39,6 +39,10 @@ def test_loki_outage_with_a_collector_restart_delivers_everything_once(
     assert time.monotonic() < loki.state.fail_until
     assert not set(record_ids(loki.records())) & ids
     assert any(r.status == 503 for r in loki.requests())  # the gateway was retrying
+    # What deploy/prometheus/rules/aibos-otelcol.yml alerts on: only Loki's queue holds a backlog.
+    queue = "otelcol_exporter_queue_size"
+    assert (gateway.self_metric(queue, exporter="otlp_http/loki") or 0) > 0
+    assert gateway.self_metric(queue, exporter="otlp_http/datadog") == 0
 
     # Restart during the outage: the sender has exited, so only the persistent queue can still deliver.
     gateway.restart()

@@ -1,4 +1,4 @@
-"""deploy/loki/loki.yaml matches what gateway.yaml sends (Loki itself is AGPL: checked structurally only)."""
+"""deploy/ matches what gateway.yaml sends: Loki (AGPL: checked structurally only) and Prometheus (promtool)."""
 
 from __future__ import annotations
 
@@ -69,3 +69,21 @@ def test_gateway_sends_protobuf_to_lokis_native_otlp_endpoint() -> None:
     assert exporter["endpoint"] == "${env:LOKI_ENDPOINT:-http://loki:3100/otlp}"  # + /v1/logs
     assert exporter["encoding"] == "proto"
     assert load(LOKI)["server"]["http_listen_port"] == 3100
+
+
+def test_prometheus_config_and_collector_alert_rules_pass_promtool() -> None:
+    import shutil
+    import subprocess
+
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool comes with the prometheus Debian package"
+    prometheus_dir = REPO / "deploy" / "prometheus"
+    for args in (
+        ["check", "config", "prometheus.yml"],
+        ["check", "rules", "rules/aibos-otelcol.yml"],
+        ["test", "rules", "rules/aibos-otelcol.test.yml"],  # the alerts fire, and only when they should
+    ):
+        proc = subprocess.run(
+            [promtool, *args], cwd=prometheus_dir, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert proc.returncode == 0, (args, proc.stdout, proc.stderr)
