@@ -39,6 +39,7 @@ from aibos_otel.policy.templates import render
 
 ALERTMANAGER_RESEND_NS = 60 * 10**9
 STANDARD_ESCALATION_NS = 10 * 60 * 10**9
+PERSIST_EVERY_NS = 10 * 10**9
 ACTIVE_STATES = ("pending", "firing")
 
 
@@ -64,6 +65,7 @@ class Alert:
     for_ns: int = 0
     resolve_after_ns: int = 0  # log and error-group alerts resolve after this long without a new record
     silenced: bool = False
+    stored: bool = field(default=False, compare=False)  # has a row in the store
 
     def data(self) -> str:
         """The JSON column."""
@@ -83,6 +85,7 @@ class Alert:
         """The API view."""
         out = asdict(self)
         out.pop("steps")
+        out.pop("stored")
         out["channels_notified"] = sorted(out.pop("notified"))
         return out
 
@@ -114,6 +117,7 @@ def _row_to_alert(row: Any) -> Alert:
         for_ns=data["for_ns"],
         resolve_after_ns=data["resolve_after_ns"],
         silenced=data.get("silenced", False),
+        stored=True,
     )
 
 
@@ -309,7 +313,7 @@ class AlertManager:
                 if alert.resolve_after_ns and now_ns - alert.last_seen_ns >= alert.resolve_after_ns:
                     self._resolve(alert, now_ns)
                 changed.append(alert)
-            self._advance(changed, now_ns, persist_only_if_changed=True)
+            self._advance(changed, now_ns)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def _new_alert(self, key: str, rule: str, labels: dict[str, str], source: str, now_ns: int) -> Alert:
@@ -370,10 +374,13 @@ class AlertManager:
         """Does an active silence match?"""
         return any(s.active(now_ns) and s.matches(labels) for s in self.silences)
 
-    def _advance(
-        self, alerts: Iterable[Alert], now_ns: int, *, persist_only_if_changed: bool = False
-    ) -> None:
-        """Apply due transitions and notifications, then persist alerts and outbox rows together."""
+    def _advance(self, alerts: Iterable[Alert], now_ns: int) -> None:
+        """Apply due transitions and notifications, then persist alerts and outbox rows together.
+
+        A row is written when the alert is new, its state, silence or notified channels changed,
+        or its stored copy is older than ``PERSIST_EVERY_NS`` (value and last-seen time only move
+        on: writing them for every batch would cost a transaction per batch).
+        """
         to_write: dict[str, Alert] = {}
         notes: list[tuple[str, Alert, str]] = []
         for alert in alerts:
@@ -404,7 +411,7 @@ class AlertManager:
                         notes.append((channel, alert, "resolved"))
                 self.active.pop(alert.key, None)
             after_state = (alert.state, alert.silenced, len(notes), alert.notified)
-            if not persist_only_if_changed or before != after_state:
+            if not alert.stored or before != after_state or now_ns - alert.updated_at_ns >= PERSIST_EVERY_NS:
                 alert.updated_at_ns = now_ns
                 to_write[alert.id] = alert
         if not to_write:
@@ -436,6 +443,7 @@ class AlertManager:
                         alert.data(),
                     ),
                 )
+                alert.stored = True
             for channel, alert, kind in notes:
                 self.outbox.enqueue(
                     db,
