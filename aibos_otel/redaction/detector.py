@@ -40,6 +40,9 @@ class Detector:
         collector: render it for the collector's second line when its pattern is RE2-safe
             and it needs no validator or context.
         priority: on overlapping matches the higher priority names the redaction.
+        shrink: when the validator rejects a match, retry it without its last space- or
+            dash-separated group (repeatedly): grouped numbers such as IBANs may be followed by
+            a word the pattern cannot tell apart ("... 0130 00 bic=...").
     """
 
     id: str
@@ -56,6 +59,7 @@ class Detector:
     negatives: tuple[str, ...] = ()
     collector: bool = True
     priority: int = 50
+    shrink: bool = False
     _compiled: list[re.Pattern[str]] = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -157,9 +157,28 @@ class Scanner:
                     if not any(word in window for word in detector.context):
                         continue
                 if detector.validator is not None and not detector.validator(text[start:end]):
-                    continue
+                    end = _shrink(detector, text, start, end) if detector.shrink else -1
+                    if end < 0:
+                        continue
                 findings.append(Finding(start, end, detector))
         return findings
+
+
+_GROUP_SEPARATOR = re.compile(r"[ \-][^ \-]*\Z")
+
+
+def _shrink(detector: Detector, text: str, start: int, end: int) -> int:
+    """The end of the longest prefix of ``text[start:end]``, cut at a group separator, that the
+    validator accepts; -1 when none does."""
+    assert detector.validator is not None
+    candidate = text[start:end]
+    while True:
+        cut = _GROUP_SEPARATOR.search(candidate)
+        if cut is None or cut.start() == 0:
+            return -1
+        candidate = candidate[: cut.start()]
+        if detector.validator(candidate):
+            return start + len(candidate)
 
 
 class _HyperscanPrefilter:
