@@ -115,6 +115,8 @@ def test_shutdown_with_receiver_down_returns_within_deadline(tmp_path: Path, wit
     assert result.returncode == 0, result.stderr
     summary = _summary(result.stdout)
     assert summary["shutdown_seconds"] <= deadline + 0.3
+    # A log call never waits for the network: a blocked one would take the export timeout (1 s).
+    assert summary["max_call_ms"] < 500, summary
     assert wall < summary["logged_seconds"] + deadline + 5  # interpreter start and exit included
     dropped = summary["metrics"]["dropped"]
     if spool is not None:

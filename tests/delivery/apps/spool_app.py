@@ -26,12 +26,17 @@ MIX = [TRACE] * 30 + [DEBUG] * 30 + [INFO] * 30 + [WARNING] * 8 + [ERROR, FATAL]
 BASE = int(os.environ.get("ID_BASE", "0"))
 
 
+CALL_SECONDS: list[float] = []
+
+
 def log_records(count: int, rate: float) -> None:
     log = aibos_otel.get_logger("load")
     start = time.monotonic()
     for i in range(count):
         rid = BASE + i
+        before = time.perf_counter()
         log.log(MIX[rid % len(MIX)], "record %d", rid, extra={"rid": rid})
+        CALL_SECONDS.append(time.perf_counter() - before)
         if rate and i % 50 == 0:
             ahead = start + i / rate - time.monotonic()
             if ahead > 0:
@@ -86,6 +91,10 @@ def main() -> None:
         "shutdown_seconds": round(time.monotonic() - before, 3),
         "metrics": handle.metrics.snapshot(),
         "entered": dict(zip(SEVERITY_CLASSES, entered.counts, strict=True)),
+        "max_call_ms": round(max(CALL_SECONDS, default=0) * 1000, 3),
+        "p99_call_ms": round(sorted(CALL_SECONDS)[int(len(CALL_SECONDS) * 0.99)] * 1000, 3)
+        if CALL_SECONDS
+        else 0,
     }
     print(json.dumps(summary), flush=True)
 
