@@ -160,3 +160,81 @@ class OtlpReceiver:
                 return True
             time.sleep(0.05)
         return predicate(self.snapshot())
+
+
+class HttpOtlpReceiver:
+    """OTLP/HTTP (protobuf) logs on ``/v1/logs``, restartable on the same port like :class:`OtlpReceiver`."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.lock = threading.Lock()
+        self.logs: list[dict[str, Any]] = []
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> HttpOtlpReceiver:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if self.path != "/v1/logs":
+                    self.send_response(200)
+                    self.end_headers()
+                    return
+                request = logs_service_pb2.ExportLogsServiceRequest.FromString(body)
+                received = [
+                    {
+                        "service": _attributes(rl.resource.attributes).get("service.name"),
+                        "severity_number": lr.severity_number,
+                        "body": any_value(lr.body),
+                        "attributes": _attributes(lr.attributes),
+                    }
+                    for rl in request.resource_logs
+                    for sl in rl.scope_logs
+                    for lr in sl.log_records
+                ]
+                with receiver.lock:
+                    receiver.logs.extend(received)
+                payload = logs_service_pb2.ExportLogsServiceResponse().SerializeToString()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, grace: float | None = None) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.logs)
+
+    def wait_for(self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 15.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate(self.snapshot()):
+                return True
+            time.sleep(0.05)
+        return predicate(self.snapshot())

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.delivery.conftest import APPS, ROOT, clean_env, run_python
-from tests.delivery.receiver import OtlpReceiver, free_port
+from tests.delivery.receiver import HttpOtlpReceiver, OtlpReceiver, free_port
 
 APP = APPS / "spool_app.py"
 _SPOOLED = re.compile(r"\.n(\d+)(?:\.a\d+)?\.otlp$")
@@ -47,7 +47,7 @@ def _summary(output: str) -> dict[str, Any]:
     return summary
 
 
-def _ids(receiver: OtlpReceiver) -> Counter[int]:
+def _ids(receiver: OtlpReceiver | HttpOtlpReceiver) -> Counter[int]:
     return Counter(r["attributes"]["rid"] for r in receiver.snapshot() if "rid" in r["attributes"])
 
 
@@ -127,11 +127,14 @@ def test_shutdown_with_receiver_down_returns_within_deadline(tmp_path: Path, wit
 
 
 @pytest.mark.slow
-def test_spooled_records_survive_kill_and_are_sent_after_restart(tmp_path: Path) -> None:
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
+def test_spooled_records_survive_kill_and_are_sent_after_restart(tmp_path: Path, protocol: str) -> None:
     port = free_port()
-    receiver = OtlpReceiver(port)
+    receiver: OtlpReceiver | HttpOtlpReceiver = (
+        OtlpReceiver(port) if protocol == "grpc" else HttpOtlpReceiver(port)
+    )
     spool = tmp_path / "spool"
-    env = _env(receiver.endpoint, spool, PYTHONPATH=str(ROOT))
+    env = _env(receiver.endpoint, spool, PYTHONPATH=str(ROOT), AIBOS_PROTOCOL=protocol)
     count = 3000
     process = subprocess.Popen(
         [sys.executable, str(APP), "hold", str(count)], env=env, stdout=subprocess.PIPE, text=True
