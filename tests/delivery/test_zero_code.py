@@ -70,7 +70,7 @@ def zero_code_run(fresh_venv: Path, tmp_path_factory: pytest.TempPathFactory) ->
     )
     try:
         _wait_until_serving(port, process)
-        for path in ("/order/1", "/order/2", "/fatal", "/boom"):
+        for path in ("/order/1", "/order/2", "/checkout/5", "/fatal", "/boom"):
             _get(port, path)
         # SIGTERM right after the last request: uvicorn re-raises it after its own shutdown, so
         # the records still queued arrive only if the aibos exit flush runs.
@@ -97,7 +97,8 @@ def _app_logs(run: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_every_app_record_arrives_with_the_service_resource(zero_code_run: dict[str, Any]) -> None:
     logs = _app_logs(zero_code_run)
-    assert len(logs) == 6, zero_code_run["output"]  # 2 x (trace + info) + fatal + exception
+    # 2 x (trace + info) + checkout + stock + fatal + exception
+    assert len(logs) == 8, zero_code_run["output"]
     for record in logs:
         resource = record["resource"]
         assert resource["service.name"] == "shop"
@@ -123,6 +124,20 @@ def test_log_trace_ids_are_the_request_spans(zero_code_run: dict[str, Any]) -> N
     assert {r["trace_id"] for r in placed} == server_spans
     span_ids = {s["span_id"] for s in spans}
     assert all(r["span_id"] in span_ids for r in placed)
+
+
+def test_an_outgoing_call_carries_the_trace_to_the_next_service(zero_code_run: dict[str, Any]) -> None:
+    # requests instrumentation (client span + traceparent) -> FastAPI server span of /stock:
+    # the logs of both handlers share the trace of the /checkout request.
+    spans = zero_code_run["spans"]
+    checkout = [s for s in spans if s["name"] == "GET /checkout/{number}"]
+    client = [s for s in spans if s["name"] == "GET" and s["trace_id"] == checkout[0]["trace_id"]]
+    assert len(checkout) == 1 and len(client) == 1
+    logs = _app_logs(zero_code_run)
+    done = next(r for r in logs if r["attributes"].get("checkout_number") == 5)
+    checked = next(r for r in logs if r["attributes"].get("stock_number") == 5)
+    assert done["trace_id"] == checked["trace_id"] == checkout[0]["trace_id"]
+    assert checked["span_id"] != done["span_id"]  # logged in the downstream request's span
 
 
 def test_trace_and_fatal_severities(zero_code_run: dict[str, Any]) -> None:

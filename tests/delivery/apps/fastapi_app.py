@@ -6,6 +6,7 @@ It logs through the standard ``logging`` module only; everything else comes from
 import logging
 import os
 
+import requests
 import uvicorn
 from fastapi import FastAPI
 
@@ -22,6 +23,22 @@ async def order(number: int) -> dict[str, int]:
         extra={"order_number": number, "password": "hunter2-secret"},
     )
     return {"order": number}
+
+
+@app.get("/checkout/{number}")
+def checkout(number: int) -> dict[str, int]:
+    # A sync endpoint (thread pool) calling another service, here this one, with requests:
+    # the requests instrumentation propagates the trace to the stock endpoint.
+    port = os.environ["APP_PORT"]
+    left = requests.get(f"http://127.0.0.1:{port}/stock/{number}", timeout=5).json()["left"]
+    log.info("checkout %d done", number, extra={"checkout_number": number})
+    return {"left": left}
+
+
+@app.get("/stock/{number}")
+async def stock(number: int) -> dict[str, int]:
+    log.info("stock checked for %d", number, extra={"stock_number": number})
+    return {"left": 3}
 
 
 @app.get("/fatal")
