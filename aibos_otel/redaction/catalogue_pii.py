@@ -65,16 +65,24 @@ PCI_DETECTORS: tuple[Detector, ...] = (
         "credit-card",
         "pci",
         "payment",
-        r"(?<![\d\-.])(?P<secret>[2-6]\d{2,3}(?:[ \-]?\d){9,15})(?![\d])",
+        # not right after an IBAN head ("RS35 2600 0560 ...": the digits are its BBAN groups)
+        r"(?<![\d\-.])(?<![A-Z]{2}\d{2} )(?P<secret>[2-6]\d{2,3}(?:[ \-]?\d){9,15})(?![\d])",
         "Payment card number, 13-19 digits with optional spaces/dashes, Luhn and issuer checked",
         keywords=(),
         validator=_card_main_issuers,
+        shrink=True,
         examples=(
             "card 4111 1111 1111 1111 declined",
             "pan=5555-5555-5555-4444",
             "Refund issued to 378282246310005",
         ),
-        negatives=("4012-8888-8888-1882", "order 4111111111111112 shipped", "trace 1700000000000000123"),
+        negatives=(
+            "4012-8888-8888-1882",
+            "order 4111111111111112 shipped",
+            "trace 1700000000000000123",
+            "account field rejected: RS35 2600 0560 1001 6113 70",
+        ),
+        # "... 4111111111111111 12 28": the trailing group is shrunk away, the card still found
         priority=80,
     ),
     _d(
@@ -84,6 +92,7 @@ PCI_DETECTORS: tuple[Detector, ...] = (
         r"(?<![\d\-.])(?P<secret>1\d{3}(?:[ \-]?\d){11})(?![\d])",
         "UATP (airline) card number next to a card word, Luhn checked",
         validator=_card_any_issuer,
+        shrink=True,
         context=_CARD_WORDS,
         examples=("fraud check flagged card 122000000000003 (velocity)",),
         negatives=("request 122000000000003 done", "card 122000000000004"),

@@ -61,11 +61,31 @@ def payment_card(text: str) -> bool:
     number = digits_of(text)
     if not 13 <= len(number) <= 19 or len(set(number)) == 1:
         return False
-    # Major industry identifier 1 (airlines/UATP), 2 (Mastercard 2-series), 3-6 (Amex, Diners,
-    # JCB, Visa, Mastercard, Discover, Maestro, UnionPay). 7-9 and 0 are not card ranges.
-    if number[0] not in "123456":
-        return False
-    return luhn_ok(number)
+    return _issuer_length_ok(number) and luhn_ok(number)
+
+
+def _issuer_length_ok(number: str) -> bool:
+    """Issuer ranges and their lengths (ISO/IEC 7812 IINs of the card networks): UATP 1,
+    Mastercard 2221-2720 and 51-55, Amex 34/37, Diners 30/36/38/39, JCB 3528-3589, Visa 4,
+    Maestro/Dankort 50/56-58, Discover/UnionPay/Maestro 6. 7-9 and 0 are not card ranges."""
+    length = len(number)
+    head2, head4 = int(number[:2]), int(number[:4])
+    match number[0]:
+        case "1":
+            return length == 15
+        case "2":
+            return 2221 <= head4 <= 2720 and length == 16
+        case "3":
+            if head2 in (34, 37):
+                return length == 15
+            if head2 in (30, 36, 38, 39):
+                return 14 <= length <= 19
+            return 3528 <= head4 <= 3589 and 16 <= length <= 19
+        case "4":
+            return length in (13, 16, 19)
+        case "5" | "6":
+            return 16 <= length <= 19 or (number[0] == "5" and head2 in (50, 56, 57, 58) and length >= 12)
+    return False
 
 
 # ---------------------------------------------------------------------------------------------
