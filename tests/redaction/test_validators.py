@@ -15,7 +15,15 @@ def test_valid_cards(number: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "number", ["4012-8888-8888-1882", "4111 1111-1111 1111", "7111111111111117", "0000000000000000"]
+    "number",
+    [
+        "4012-8888-8888-1882",  # Luhn fails
+        "4111 1111-1111 1111",  # mixed separators
+        "7111111111111117",  # not a card range
+        "0000000000000000",
+        "2000000000000006",  # Luhn-valid, outside Mastercard's 2221-2720
+        "3100000000000003",  # Luhn-valid, no 31 issuer
+    ],
 )
 def test_invalid_cards(number: str) -> None:
     assert not v.payment_card(number)
