@@ -1537,7 +1537,8 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
     _d(
         "high-entropy-token",
         "generic",
-        r"(?<![A-Za-z0-9_\-+/.])(?P<secret>[A-Za-z0-9_\-+/]{44,512}={0,2})(?![A-Za-z0-9_\-+/=.])",
+        # (not a Go module checksum "h1:<base64>")
+        r"(?<![A-Za-z0-9_\-+/.])(?<!h1:)(?P<secret>[A-Za-z0-9_\-+/]{44,512}={0,2})(?![A-Za-z0-9_\-+/=.])",
         "Long random-looking token (44+ characters, letters and digits, high entropy, not a hex digest)",
         (),
         (f"HttpClientErrorException$Unauthorized: arg[2]={F(LOWER_ALNUM, 64, 'he')}",),
@@ -1545,6 +1546,7 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
             "MINIDUMP_SYSMEMINFO1_PERF_CCTOTALDIRTYPAGES_CCDIRTYPAGETHRESHOLD",
             "aws-cli@sha256:eaaa7b11777babe28e6133a8b19ff71cea687e0d7f05158dee95a71f76ce3d00",
             "/usr/local/lib/python3.11/site-packages/opentelemetry/sdk/_logs/__init__.py",
+            "golang.org/x/net v0.23.0 h1:7EYJ93RZ9vYSZAIb2x3lnuvqO5zneoD6IvWjuhfxjTs=",
         ),
         validator=v.high_entropy_token,
         priority=10,
