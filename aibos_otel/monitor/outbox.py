@@ -86,18 +86,30 @@ class Outbox:
             self.event(channel).set()
 
     def due(self, channel: str, now_ns: int, limit: int = 100) -> list[OutboxItem]:
-        """Pending rows whose time has come, oldest first."""
+        """Pending rows whose time has come, oldest first.
+
+        A row waits while an older row of the same alert is still pending (say, a "firing"
+        notification being retried), so a channel never hears "resolved" before "firing".
+        """
         rows = self.store.query(
-            "SELECT id, channel, alert_id, kind, payload, attempts FROM outbox "
-            "WHERE status='pending' AND channel=? AND next_attempt_ns<=? ORDER BY id LIMIT ?",
-            (channel, now_ns, limit),
+            "SELECT id, channel, alert_id, kind, payload, attempts, next_attempt_ns FROM outbox "
+            "WHERE status='pending' AND channel=? ORDER BY id LIMIT ?",
+            (channel, limit * 5),
         )
-        return [
-            OutboxItem(
-                r["id"], r["channel"], r["alert_id"], r["kind"], json.loads(r["payload"]), r["attempts"]
+        out: list[OutboxItem] = []
+        waiting: set[str] = set()
+        for r in rows:
+            if r["next_attempt_ns"] > now_ns or r["alert_id"] in waiting:
+                waiting.add(r["alert_id"])
+                continue
+            out.append(
+                OutboxItem(
+                    r["id"], r["channel"], r["alert_id"], r["kind"], json.loads(r["payload"]), r["attempts"]
+                )
             )
-            for r in rows
-        ]
+            if len(out) >= limit:
+                break
+        return out
 
     def next_due_ns(self, channel: str) -> int | None:
         """When the next pending row of ``channel`` is due."""

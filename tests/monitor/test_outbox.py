@@ -43,6 +43,35 @@ def test_due_rows_of_one_rule_go_out_as_one_message(tmp_path: Path) -> None:
     store.close()
 
 
+def test_resolved_waits_for_a_firing_that_is_being_retried(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite3")
+    outbox = Outbox(store)
+    with store.transaction() as db:
+        outbox.enqueue(db, channel="c", alert_id="a1", kind="firing", alert={"rule": "r"}, due_ns=0)
+    sent: list[str] = []
+    down = [True]
+
+    def sender(items: list[OutboxItem]) -> None:
+        if down[0]:
+            from aibos_otel.monitor.outbox import DeliveryError
+
+            raise DeliveryError("down")
+        sent.extend(i.kind for i in items)
+
+    clock = [1000]
+    dispatcher = Dispatcher(outbox, {"c": sender}, DerivedMetrics(), clock=lambda: clock[0])
+    assert dispatcher.deliver_due("c") == 0  # failed: retry in 1 s
+    with store.transaction() as db:
+        outbox.enqueue(db, channel="c", alert_id="a1", kind="resolved", alert={"rule": "r"}, due_ns=clock[0])
+        outbox.enqueue(db, channel="c", alert_id="a2", kind="firing", alert={"rule": "r"}, due_ns=clock[0])
+    down[0] = False
+    assert dispatcher.deliver_due("c") == 1 and sent == ["firing"]  # a2 goes; a1's resolve waits
+    clock[0] += 2 * 10**9
+    assert dispatcher.deliver_due("c") == 2
+    assert sent == ["firing", "firing", "resolved"]
+    store.close()
+
+
 class BlackHole:
     """Accepts connections and never answers."""
 
