@@ -1475,7 +1475,7 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
     _d(
         "password-assignment",
         "generic",
-        r"(?i)(?:(?<![a-z])pass|password|passwd|passphrase|pwd|secrete?|api[_.\-]?key|private[_.\-]?key|client[_.\-]?secret|app[_.\-]?secret|secret[_.\-]?key|access[_.\-]?key|signing[_.\-]?key|encryption[_.\-]?key|master[_.\-]?key)"
+        r"(?i)(?:(?<![a-z])pass|password|passwd|passphrase|pwd|secrete?|api[_.\-]?key|private[_.\-]?key|client[_.\-]?secret|app[_.\-]?secret|secret[_.\-]?key|access[_.\-]?key|signing[_.\-]?key|encryption[_.\-]?key|master[_.\-]?key)\d{0,3}"
         r"[\"']?(?:\s*(?:=>|:=|=|:)\s*|\s+(?=[\"']))"
         r"(?:\"(?P<secret>[^\"\r\n]{1,256})\"|'(?P<secret2>[^'\r\n]{1,256})'|(?P<secret3>[^\s\"'&]{1,256}))",
         "Password / secret / API-key assignment in text, JSON, YAML, env files and query strings",
@@ -1500,7 +1500,7 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
         "secret-key-assignment",
         "generic",
         r"(?i)(?<![a-z0-9_.\-])[a-z0-9_.\-]*?(?:token|key|secrets|auth|credentials?|sig|signature|cookie|session)"
-        r"[\"']?\s*(?:=>|:=|=|:)\s*[\"'(]?"
+        r"\d{0,3}[\"']?\s*(?:=>|:=|=|:)\s*[\"'(]?"
         r"(?P<secret>[^\s\"'`,;&()]{8,512})",
         "Random-looking value assigned to a token/key/credential-like name (gitleaks' generic rule)",
         ("token", "key", "secret", "auth", "credential", "sig", "cookie", "session"),
@@ -1508,6 +1508,7 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
             f"ALGOLIA_TOKEN={F(HEX, 32, 'alg')} ALGOLIA_REGION=eu-west-1",
             f'{{"bitbucket_token":"{F(LOWER_ALNUM, 40, "bb")}"}}',
             f'setting airtableToken = "{F(LOWER_ALNUM, 17, "at")}"',
+            f'config parse warning at line 14: "bot_token11": "{F(ALNUM, 40, "bt11")}"',
         ),
         (
             '"bucket_key": "SalesResults-1.2"',
@@ -1522,13 +1523,17 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
     _d(
         "secret-keyword-value",
         "generic",
-        r"(?i)\b(?:token|api[ _\-]?key|key|secret|credentials?|password|passwd|bearer)\s*(?:[:=]\s*|\s+(?:is|was|=)?\s*)[\"'(]?"  # noqa: E501
-        r"(?P<secret>[A-Za-z0-9_\-+/=.~|]{10,512})",
+        r"(?i)\b(?:token|api[ _\-]?key|key|secret|credentials?|password|passwd|bearer)"
+        # 'token X', 'token: X', 'token is X', or a short phrase then a colon ('token in config: X')
+        r"(?:\s*(?:[:=]\s*|\s+(?:is|was|=)?\s*)|\s[^:=\n\"']{0,23}?[:=]\s*)[\"'(]?"
+        r"(?P<secret>[A-Za-z0-9_\-+/=.~:|]{10,512})",
         "Random-looking value written after a credential word in prose ('with token X', 'API key X')",
         ("token", "key", "secret", "credential", "password", "passwd", "bearer"),
         (
             f"retrying request with credentials {F(ALNUM, 30, 'cr')}",
             f"found credential {F(DIGITS, 32, 'cr2')} in request body",
+            f"unexpected token in config: {F(ALNUM, 32, 'cr3')}",
+            f"[telegram] auth header built with key {F(DIGITS, 9, 'cr4')}:{F(URLSAFE, 35, 'cr5')}",
         ),
         ("token expired after 3600 seconds", "cache key user:1234:profile:settings"),
         validator=v.random_looking,
