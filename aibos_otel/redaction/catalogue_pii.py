@@ -84,6 +84,7 @@ PCI_DETECTORS: tuple[Detector, ...] = (
         ),
         # "... 4111111111111111 12 28": the trailing group is shrunk away, the card still found
         priority=80,
+        min_digits=13,
     ),
     _d(
         "credit-card-uatp",
@@ -97,6 +98,7 @@ PCI_DETECTORS: tuple[Detector, ...] = (
         examples=("fraud check flagged card 122000000000003 (velocity)",),
         negatives=("request 122000000000003 done", "card 122000000000004"),
         priority=80,
+        min_digits=15,
     ),
     _d(
         "card-verification-code",
@@ -123,6 +125,7 @@ PCI_DETECTORS: tuple[Detector, ...] = (
         ),
         negatives=("x;1234567890123=2812000?",),
         priority=85,
+        min_digits=17,
     ),
 )
 
@@ -151,6 +154,7 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
             "sending OTP to +33 1 42 68 53 00",
         ),
         negatives=("2024-01-01T00:00:00+00:00", "ratio +12 percent"),
+        min_digits=8,
     ),
     _d(
         "phone-nanp",
@@ -162,6 +166,7 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         validator=_nanp,
         examples=("2FA phone updated to (415) 555-0132", "sending OTP to 415-555-0132"),
         negatives=("build 123-456-7890", "date 2024-05-08 10:00"),
+        min_digits=10,
     ),
     _d(
         "phone-national-trunk",
@@ -173,6 +178,7 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         validator=_phone_digits(9, 12),
         examples=("to: 090-1234-5678", "office 020 7123 4567", "reach me on 07911 123456"),
         negatives=("version 0.1234.5678", "seq 0-000-000"),
+        min_digits=9,
     ),
     _d(
         "phone-with-context",
@@ -186,6 +192,7 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         context_window=40,
         examples=("Twilio call to 13812345678 completed", "callback requested by 09-7625400"),
         negatives=("call took 12345678 ms", "phone book has 3 entries"),
+        min_digits=8,
     ),
     _d(
         "ipv4",
@@ -197,6 +204,7 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         validator=v.ipv4,
         examples=("blocked request from 1.1.1.1 (geo: unknown)", "peer=192.0.2.1 bytes=657"),
         negatives=("1.2.3.4.5.6", "192.168.1.256", "Version 1.2.3", "300.168.1.1"),
+        min_digits=4,
     ),
     _d(
         "ipv6",
@@ -240,6 +248,7 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         ),
         negatives=("account field rejected: NL91 1BNA 0417 1643 00", "HR121001005186300016"),
         priority=70,
+        min_digits=2,
     ),
     _d(
         "us-ssn",
@@ -252,6 +261,7 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         examples=("tax_id=078-05-1123 attempt=186", "SSN 123 45 6780 matched existing record"),
         negatives=("078-05-0000", "078 00 1123", "693-09.4444", "666-12-3456"),
         priority=60,
+        min_digits=9,
     ),
     _d(
         "us-ssn-context",
@@ -263,6 +273,7 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         context=("ssn", "social security", "tax_id", "taxpayer", "tin"),
         examples=("ssn=123456780",),
         negatives=("078051120", "ssn=000000000", "order 123456780"),
+        min_digits=9,
     ),
     _d(
         "us-itin",
@@ -272,6 +283,7 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         "US Individual Taxpayer Identification Number (9NN-NN-NNNN in ITIN group ranges)",
         examples=("itin 912-70-1234 on file",),
         negatives=("912-40-1234",),
+        min_digits=9,
     ),
     _d(
         "uk-nino",
@@ -282,6 +294,7 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         validator=v.uk_nino,
         examples=("NINO AB 12 34 56 C verified", "nino=JG103759A"),
         negatives=("BG123456A", "GB 12 34 56 A"),
+        min_digits=6,
     ),
     _d(
         "es-dni",
@@ -292,6 +305,7 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         validator=v.es_dni,
         examples=("dni 12345678Z registrado",),
         negatives=("dni 12345678A",),
+        min_digits=8,
     ),
     _d(
         "es-nie",
@@ -302,6 +316,7 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         validator=v.es_nie,
         examples=("nie X1234567L",),
         negatives=("nie X1234567A",),
+        min_digits=7,
     ),
     _d(
         "it-codice-fiscale",
@@ -312,6 +327,7 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         validator=v.it_codice_fiscale,
         examples=("cf=RSSMRA85T10A562S",),
         negatives=("cf=RSSMRA85T10A562X",),
+        min_digits=7,
     ),
     _d(
         "fi-hetu",
@@ -322,6 +338,7 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         validator=v.fi_hetu,
         examples=("hetu 131052-308T",),
         negatives=("hetu 131052-308A",),
+        min_digits=9,
     ),
     _d(
         "fr-nir",
@@ -332,6 +349,7 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         validator=v.fr_nir,
         examples=("nir 2 55 08 14 168 025 38",),
         negatives=("nir 2 55 08 14 168 025 39",),
+        min_digits=13,
     ),
     _d(
         "pl-pesel",
@@ -343,6 +361,7 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         context=("pesel",),
         examples=("PESEL: 44051401359",),
         negatives=("PESEL: 44051401358", "id 44051401359"),
+        min_digits=11,
     ),
     _d(
         "nl-bsn",
@@ -354,6 +373,7 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         context=("bsn", "burgerservicenummer", "sofinummer"),
         examples=("BSN 111222333",),
         negatives=("BSN 111222334",),
+        min_digits=9,
     ),
     _d(
         "se-personnummer",
@@ -365,6 +385,7 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         context=("personnummer", "personal number", "pnr", "personal identity"),
         examples=("personnummer 811228-9874",),
         negatives=("personnummer 811228-9873",),
+        min_digits=10,
     ),
     _d(
         "imei",
@@ -376,6 +397,7 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         context=("imei",),
         examples=("IMEI 490154203237518",),
         negatives=("IMEI 490154203237519",),
+        min_digits=15,
     ),
     _d(
         "passport-number",
@@ -422,6 +444,7 @@ HIPAA_DETECTORS: tuple[Detector, ...] = (
         context=("mbi", "medicare"),
         examples=("Medicare MBI 1EG4-TE5-MK73",),
         negatives=("id 1EG4-TE5-MK73",),
+        min_digits=5,
     ),
     _d(
         "date-of-birth",
@@ -445,6 +468,7 @@ HIPAA_DETECTORS: tuple[Detector, ...] = (
         validator=v.us_npi,
         examples=("provider NPI: 1234567893",),
         negatives=("provider NPI: 1234567890",),
+        min_digits=10,
     ),
     _d(
         "us-dea-number",
@@ -458,5 +482,6 @@ HIPAA_DETECTORS: tuple[Detector, ...] = (
         context=("dea",),
         examples=("DEA AB1234563",),
         negatives=("DEA AB1234564",),
+        min_digits=7,
     ),
 )

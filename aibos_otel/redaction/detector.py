@@ -40,6 +40,9 @@ class Detector:
         collector: render it for the collector's second line when its pattern is RE2-safe
             and it needs no validator or context.
         priority: on overlapping matches the higher priority names the redaction.
+        min_digits: a match always holds at least this many ASCII digits; texts with fewer
+            skip the detector (a cheap gate for the pure-``re`` first pass; must be a true
+            lower bound, which the catalogue tests check on every example).
         shrink: when the validator rejects a match, retry it without its last space- or
             dash-separated group (repeatedly): grouped numbers such as IBANs may be followed by
             a word the pattern cannot tell apart ("... 0130 00 bic=...").
@@ -60,6 +63,7 @@ class Detector:
     collector: bool = True
     priority: int = 50
     shrink: bool = False
+    min_digits: int = 0
     _compiled: list[re.Pattern[str]] = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -54,6 +54,8 @@ class Scanner:
         # occurs anywhere in the text the detector cannot fire, so it need not run.
         self._keywords = [d.keywords or tuple(w.lower() for w in d.context) for d in self.detectors]
         self._always: list[int] = [i for i, words in enumerate(self._keywords) if not words]
+        self._min_digits = [d.min_digits for d in self.detectors]
+        self._digit_gated = any(self._min_digits)
         by_keyword: dict[str, set[int]] = {}
         for index, words in enumerate(self._keywords):
             for keyword in words:
@@ -125,6 +127,10 @@ class Scanner:
             by_keyword = self._by_keyword
             for keyword in set(self._keyword_re.findall(lowered)):
                 found.update(by_keyword[keyword])
+        if self._digit_gated:
+            digits = len(_ASCII_DIGITS.findall(text))
+            minimums = self._min_digits
+            return sorted(i for i in found if minimums[i] <= digits)
         return sorted(found)
 
     def _keywords_present(self, index: int, lowered: str) -> bool:
@@ -164,6 +170,7 @@ class Scanner:
         return findings
 
 
+_ASCII_DIGITS = re.compile(r"[0-9]")
 _GROUP_SEPARATOR = re.compile(r"[ \-][^ \-]*\Z")
 
 

@@ -90,3 +90,14 @@ def test_invalid_detector_definitions_are_rejected() -> None:
         Detector(id="Bad Id", category="secrets", pattern="x", description="d")
     with pytest.raises(ValueError):
         Detector(id="ok", category="secrets", pattern="x", description="d", keywords=("UPPER",))
+
+
+@pytest.mark.parametrize("detector", [d for d in DETECTORS if d.min_digits], ids=lambda d: d.id)
+def test_min_digits_is_a_true_lower_bound(detector: Detector) -> None:
+    """The digit gate may only skip texts where the detector cannot match."""
+    for example in detector.examples:
+        for match in detector.regex.finditer(example):
+            assert sum(c in "0123456789" for c in match.group(0)) >= detector.min_digits, (
+                detector.id,
+                example,
+            )
