@@ -66,8 +66,12 @@ class Scanner:
             keyword: set().union(*(ids for other, ids in by_keyword.items() if other in keyword))
             for keyword in by_keyword
         }
-        alternation = "|".join(re.escape(k) for k in sorted(by_keyword, key=len, reverse=True))
-        self._keyword_re = re.compile(alternation) if alternation else None
+        # Single characters are tested with ``in``; the rest go into one regex shaped as a trie,
+        # so each text position tries one branch per first character, not every keyword.
+        self._char_keywords = [k for k in by_keyword if len(k) == 1]
+        multi_char = [k for k in by_keyword if len(k) > 1]
+        # A zero-width lookahead at every position reports overlapping keywords too.
+        self._keyword_re = re.compile(f"(?=({_trie_regex(multi_char)}))") if multi_char else None
         self._hs: _HyperscanPrefilter | None = None
         self._ready = threading.Event()
         if use_hyperscan is None and importlib.util.find_spec("hyperscan") is not None:
@@ -122,9 +126,12 @@ class Scanner:
 
     def _keyword_candidates(self, text: str) -> list[int]:
         found: set[int] = set(self._always)
+        lowered = text.lower()
+        by_keyword = self._by_keyword
+        for char in self._char_keywords:
+            if char in lowered:
+                found.update(by_keyword[char])
         if self._keyword_re is not None:
-            lowered = text.lower()
-            by_keyword = self._by_keyword
             for keyword in set(self._keyword_re.findall(lowered)):
                 found.update(by_keyword[keyword])
         if self._digit_gated:
@@ -171,6 +178,28 @@ class Scanner:
 
 
 _ASCII_DIGITS = re.compile(r"[0-9]")
+
+
+def _trie_regex(words: Sequence[str]) -> str:
+    """One regex matching any of ``words`` (longest first at each position), built as a trie."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}  # end of a word
+
+    def emit(node: dict[str, Any]) -> str:
+        branches = [re.escape(char) + emit(child) for char, child in sorted(node.items()) if char]
+        optional = "" in node
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if optional else body
+
+    return emit(trie)
+
+
 _GROUP_SEPARATOR = re.compile(r"[ \-][^ \-]*\Z")
 
 
