@@ -81,6 +81,7 @@ PCI_DETECTORS: tuple[Detector, ...] = (
             "order 4111111111111112 shipped",
             "trace 1700000000000000123",
             "account field rejected: RS35 2600 0560 1001 6113 70",
+            "client v9.3.86 51342435 40720079 (client)",
         ),
         # "... 4111111111111111 12 28": the trailing group is shrunk away, the card still found
         priority=80,

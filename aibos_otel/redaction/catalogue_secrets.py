@@ -1535,8 +1535,12 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
             f"unexpected token in config: {F(ALNUM, 32, 'cr3')}",
             f"[telegram] auth header built with key {F(DIGITS, 9, 'cr4')}:{F(URLSAFE, 35, 'cr5')}",
         ),
-        ("token expired after 3600 seconds", "cache key user:1234:profile:settings"),
-        validator=v.random_looking,
+        (
+            "token expired after 3600 seconds",
+            "cache key user:1234:profile:settings",
+            "fetch.import.token counter_id=b26a0757-b5eb-a580-ea41-41a99b0f7596",
+        ),
+        validator=v.prose_value,
         priority=20,
     ),
     _d(

@@ -58,10 +58,21 @@ def payment_card(text: str) -> bool:
     """A 13-19 digit PAN: consistent separators, Luhn, a real issuer range, not one repeated digit."""
     if "-" in text and " " in text:
         return False
+    groups = [len(g) for g in re.split(r"[ \-]", text) if g]
+    if len(groups) > 1 and not _card_grouping(groups):
+        return False  # "51342435 40720079" is two numbers, not a card
     number = digits_of(text)
     if not 13 <= len(number) <= 19 or len(set(number)) == 1:
         return False
     return _issuer_length_ok(number) and luhn_ok(number)
+
+
+def _card_grouping(groups: list[int]) -> bool:
+    """Printed card layouts: 4-4-4-4 (and 4-4-4-4-3 for 19 digits, a short last group for
+    13-15), Amex 4-6-5, Diners 4-6-4."""
+    if groups in ([4, 6, 5], [4, 6, 4]):
+        return True
+    return all(g == 4 for g in groups[:-1]) and 1 <= groups[-1] <= 4
 
 
 def _issuer_length_ok(number: str) -> bool:
@@ -487,6 +498,21 @@ def _looks_like_words(value: str) -> bool:
             if good < 0.8 * len(run):
                 return False  # single letters and unpronounceable pieces: random characters
     return True
+
+
+_FIELD_ASSIGNMENT = re.compile(r"([A-Za-z][A-Za-z0-9_.\-]*)=[^=]")
+
+
+@functools.lru_cache(maxsize=4096)
+def prose_value(value: str) -> bool:
+    """Validator for a value written after a credential word in prose. ``name=value`` is only
+    taken when the name is a short word ('old=...'): 'token counter_id=...' is another field."""
+    field = _FIELD_ASSIGNMENT.match(value)
+    if field is not None:  # base64 padding ('...==') is not an assignment
+        if not (field.group(1).isalpha() and len(field.group(1)) <= 5):
+            return False
+        value = value[field.end() - 1 :]
+    return random_looking(value)
 
 
 @functools.lru_cache(maxsize=4096)
