@@ -66,7 +66,7 @@ PCI_DETECTORS: tuple[Detector, ...] = (
         "pci",
         "payment",
         # not right after an IBAN head ("RS35 2600 0560 ...": the digits are its BBAN groups)
-        r"(?<![\d\-.])(?<![A-Z]{2}\d{2} )(?P<secret>[2-6]\d{2,3}(?:[ \-]?\d){9,15})(?![\d])",
+        r"(?<![A-Za-z0-9\-.])(?<![A-Z]{2}\d{2} )(?P<secret>[2-6]\d{2,3}(?:[ \-]?\d){9,15})(?![A-Za-z0-9])",
         "Payment card number, 13-19 digits with optional spaces/dashes, Luhn and issuer checked",
         keywords=(),
         validator=_card_main_issuers,
@@ -91,7 +91,7 @@ PCI_DETECTORS: tuple[Detector, ...] = (
         "credit-card-uatp",
         "pci",
         "payment",
-        r"(?<![\d\-.])(?P<secret>1\d{3}(?:[ \-]?\d){11})(?![\d])",
+        r"(?<![A-Za-z0-9\-.])(?P<secret>1\d{3}(?:[ \-]?\d){11})(?![A-Za-z0-9])",
         "UATP (airline) card number next to a card word, Luhn checked",
         validator=_card_any_issuer,
         shrink=True,

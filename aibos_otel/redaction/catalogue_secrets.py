@@ -434,7 +434,7 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
     _d(
         "npmrc-auth-token",
         "vcs",
-        r"(?i)_auth(?:Token)?\s*=\s*(?P<secret>[^\s\"'$]{8,})",
+        r"(?i):_auth(?:Token)?\s*=\s*(?P<secret>[^\s\"'$]{8,})",
         "npm registry credential in .npmrc (_authToken=, _auth=)",
         ("_auth",),
         ("//registry.npmjs.org/:_authToken=743b294a-cd03-11ec-9d64-0242ac120002",),
@@ -1431,6 +1431,7 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
         ("auth",),
         ("Authorization: Basic dXNlcjpwYXNzd29yZA==", '"Authorization": "Bearer abc123def456ghi789"'),
         ("Authorization: Bearer ${TOKEN}",),
+        validator=v.strong_value,
         priority=60,
     ),
     _d(
@@ -1525,7 +1526,7 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
         "generic",
         r"(?i)\b(?:token|api[ _\-]?key|key|secret|credentials?|password|passwd|bearer)"
         # 'token X', 'token: X', 'token is X', or a short phrase then a colon ('token in config: X')
-        r"(?:\s*(?:[:=]\s*|\s+(?:is|was|=)?\s*)|\s[^:=\n\"']{0,23}?[:=]\s*)[\"'(]?"
+        r"(?:\s*(?:[:=]\s*|\s+(?:is|was|=)?\s*)|\s[A-Za-z ]{0,23}?:\s*)[\"'(]?"
         r"(?P<secret>[A-Za-z0-9_\-+/=.~:|]{10,512})",
         "Random-looking value written after a credential word in prose ('with token X', 'API key X')",
         ("token", "key", "secret", "credential", "password", "passwd", "bearer"),

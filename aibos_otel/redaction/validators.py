@@ -438,8 +438,9 @@ _FILE_LIKE = re.compile(
 )
 
 
-_CONSONANT_RUN = re.compile(r"[b-df-hj-np-tv-xz]{5,}", re.IGNORECASE)
-_CONSONANT_RUN4 = re.compile(r"[b-df-hj-np-tv-xz]{4,}", re.IGNORECASE)
+# English spells up to five consonants in a row ("downstream", "lengths"); random text soon more.
+_CONSONANT_RUN = re.compile(r"[b-df-hj-np-tv-xz]{6,}", re.IGNORECASE)
+_CONSONANT_RUN4 = re.compile(r"[b-df-hj-np-tv-xz]{5,}", re.IGNORECASE)
 
 
 def _pronounceable(word: str) -> bool:
