@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -162,3 +163,18 @@ def test_bridges_cost_nothing_unless_used(module: str) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert module not in result.stdout
+
+
+def test_warnings_are_not_doubled_when_logging_captures_them(tmp_path: Path, receiver: OtlpReceiver) -> None:
+    script = tmp_path / "captured.py"
+    script.write_text(
+        "import logging, warnings, aibos_otel\n"
+        "logging.captureWarnings(True)\n"
+        "aibos_otel.setup()\n"
+        "warnings.warn('old API', UserWarning)\n"
+    )
+    env = clean_env(AIBOS_ENDPOINT=receiver.endpoint, AIBOS_ENVIRONMENT="staging", AIBOS_SCHEDULE_DELAY="0.1")
+    result = run_python(script, env)
+    assert result.returncode == 0, result.stderr
+    warned = [r for r in receiver.snapshot() if "old API" in r["body"]]
+    assert [(r["scope"], r["severity_text"]) for r in warned] == [("py.warnings", "WARN")]

@@ -58,7 +58,11 @@ class WarningsBridge:
             self._previous(message, category, filename, lineno, file, line)
 
     def install(self) -> None:
-        """Replace ``warnings.showwarning``."""
+        """Replace ``warnings.showwarning``, unless ``logging.captureWarnings(True)`` is active:
+        then warnings already reach the stdlib bridge through the ``py.warnings`` logger, and
+        a second record per warning would be a duplicate."""
+        if getattr(warnings.showwarning, "__module__", None) == "logging":
+            return
         self._previous = warnings.showwarning
         warnings.showwarning = self.showwarning
 
