@@ -110,6 +110,12 @@ def run_monitor(args: argparse.Namespace) -> int:
     on = [c.name for c in policy.channels.values() if c.enabled]
     print(f"  rules      {', '.join(r.name for r in policy.rules if r.enabled) or 'none'}", flush=True)
     print(f"  channels   {', '.join(on) or 'none'}", flush=True)
+    if monitor.grpc_port:
+        print(
+            f'send logs with aibos_otel.setup(endpoint="http://{settings.host}:{monitor.grpc_port}")'
+            " or OTEL_EXPORTER_OTLP_ENDPOINT; Ctrl-C stops",
+            flush=True,
+        )
     try:
         while not stop.wait(0.5):
             pass
