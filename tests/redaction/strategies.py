@@ -92,3 +92,34 @@ def log_words() -> st.SearchStrategy[str]:
     """Clean log prose: short lower-case words and spaces (no digits, no token shapes)."""
     word = st.text(_LOWER, min_size=1, max_size=8)
     return st.lists(word, min_size=0, max_size=12).map(" ".join)
+
+
+_WORDS = (
+    "request", "order", "payment", "failed", "completed", "retry", "timeout", "cache", "job", "worker",
+    "queue", "batch", "export", "sync", "update", "render", "config", "loaded", "version", "build",
+    "deploy", "service", "handler", "client", "server", "upstream", "status", "error", "warning", "span",
+)  # fmt: skip
+
+
+@st.composite
+def clean_log_lines(draw: st.DrawFn) -> str:
+    """Log lines made of the shapes clean logs are full of: words, small numbers, hex ids
+    (trace/span/commit), UUIDs, versions, durations, paths, times and key=number fields."""
+    hexdigit = "0123456789abcdef"
+    piece = st.one_of(
+        st.sampled_from(_WORDS),
+        st.integers(0, 99999).map(str),
+        st.sampled_from([8, 16, 32, 40, 64]).flatmap(lambda n: st.text(hexdigit, min_size=n, max_size=n)),
+        st.uuids().map(str).map(lambda u: f"request_id={u}"),
+        st.tuples(st.integers(0, 9), st.integers(0, 40), st.integers(0, 99)).map(
+            lambda v: f"v{v[0]}.{v[1]}.{v[2]}"
+        ),
+        st.integers(1, 5000).map(lambda n: f"{n}ms"),
+        st.tuples(st.sampled_from(_WORDS), st.integers(1, 99999)).map(lambda p: f"/api/v1/{p[0]}/{p[1]}"),
+        st.tuples(st.integers(0, 23), st.integers(0, 59), st.integers(0, 59)).map(
+            lambda t: f"{t[0]:02d}:{t[1]:02d}:{t[2]:02d}"
+        ),
+        st.tuples(st.sampled_from(_WORDS), st.integers(0, 99999)).map(lambda p: f"{p[0]}={p[1]}"),
+    )
+    pieces = draw(st.lists(piece, min_size=1, max_size=12))
+    return "2024-05-01T12:00:00.123Z INFO " + " ".join(pieces)

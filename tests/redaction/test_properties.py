@@ -8,7 +8,15 @@ from hypothesis import strategies as st
 
 from aibos_otel.redaction import Redactor
 from aibos_otel.redaction.validators import is_placeholder
-from tests.redaction.strategies import aws_access_keys, card_numbers, emails, ibans, jwts, log_words
+from tests.redaction.strategies import (
+    aws_access_keys,
+    card_numbers,
+    clean_log_lines,
+    emails,
+    ibans,
+    jwts,
+    log_words,
+)
 
 REDACTORS = {True: Redactor(use_hyperscan=None), False: Redactor(use_hyperscan=False)}
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -30,6 +38,13 @@ def test_embedded_secret_is_always_removed(before: str, secret: str, after: str,
 @given(text=log_words(), fast=st.booleans())
 def test_clean_text_is_unchanged(text: str, fast: bool) -> None:
     assert REDACTORS[fast].redact_text(text) == text
+
+
+@SETTINGS
+@given(line=clean_log_lines(), fast=st.booleans())
+def test_clean_log_shapes_are_unchanged(line: str, fast: bool) -> None:
+    """Hex ids, UUIDs, versions, durations, paths and numbers are not secrets."""
+    assert REDACTORS[fast].redact_text(line) == line
 
 
 @SETTINGS
