@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry._logs import SeverityNumber
-from opentelemetry.sdk._logs import LoggerProvider, LogRecordProcessor
+from opentelemetry.sdk._logs import LoggerProvider, LogRecordProcessor, ReadWriteLogRecord
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource
 
@@ -110,6 +110,7 @@ class Handle:
                 undo()
             except Exception:
                 _internal.exception("aibos: could not remove a hook")
+        _slot.detach(self.pipeline)
         if self._attached_to is not None:
             self._attached_to.removeHandler(self.handler)
         if logger_module.direct_handler() is self.handler:
@@ -378,7 +379,7 @@ def _build(
     meter_provider = MeterProvider(metric_readers=readers, resource=resource, shutdown_on_exit=False)
     metrics.register(meter_provider)
 
-    logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+    logger_provider = _process_logger_provider(resource)
     summary_logger = logger_provider.get_logger("aibos_otel.delivery")
 
     def summarize_drops(text: str) -> None:
@@ -415,8 +416,7 @@ def _build(
         redaction=_redaction_stage(settings, meter_provider),
         strict_alerts=settings.environment == "development",
     )
-    logger_provider.add_log_record_processor(pipeline)
-    _set_global_logger_provider(logger_provider)
+    _slot.install(pipeline)
 
     handler = OTelBridgeHandler(logger_provider)
     attached_to: logging.Logger | None = None
@@ -442,10 +442,55 @@ def _build(
     )
 
 
-def _set_global_logger_provider(provider: LoggerProvider) -> None:
-    # The global provider can be set once per process (OTel refuses to override it). The first
-    # setup() sets it, so instrumentations that log through the OTel API reach the pipeline.
-    from opentelemetry._logs import _internal as logs_api
+class _PipelineSlot(LogRecordProcessor):
+    """The one processor the process-wide LoggerProvider has: it forwards to the pipeline of
+    the latest ``setup()``, so a second ``setup()`` swaps pipelines instead of providers."""
 
-    if logs_api._LOGGER_PROVIDER is None:
-        logs_api.set_logger_provider(provider)
+    def __init__(self) -> None:
+        self.current: PipelineProcessor | None = None
+
+    def install(self, pipeline: PipelineProcessor) -> None:
+        self.current = pipeline
+
+    def detach(self, pipeline: PipelineProcessor) -> None:
+        if self.current is pipeline:  # a newer setup() may already have replaced it
+            self.current = None
+
+    def on_emit(self, log_record: ReadWriteLogRecord) -> None:
+        pipeline = self.current
+        if pipeline is not None:
+            pipeline.on_emit(log_record)
+
+    def shutdown(self) -> None:
+        pass  # each Handle shuts its own pipeline down
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        pipeline = self.current
+        return pipeline.force_flush(timeout_millis) if pipeline is not None else True
+
+
+_slot = _PipelineSlot()
+_provider: LoggerProvider | None = None
+
+
+def _process_logger_provider(resource: Resource) -> LoggerProvider:
+    """One LoggerProvider per process, made global on first use; later calls replace its resource.
+
+    OpenTelemetry lets the global provider be set only once, and instrumentations keep the
+    loggers they got from it. Keeping one provider (and swapping the pipeline behind
+    ``_slot``) means they all follow the latest ``setup()``.
+    """
+    global _provider
+    if _provider is None:
+        from opentelemetry._logs import _internal as logs_api
+
+        _provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+        _provider.add_log_record_processor(_slot)
+        if logs_api._LOGGER_PROVIDER is None:
+            logs_api.set_logger_provider(_provider)
+        return _provider
+    # ``_update_resource`` merges into the old resource; start from an empty one so that
+    # attributes the new settings dropped do not linger. Private API of the pinned SDK 1.45.
+    _provider._resource = Resource.get_empty()
+    _provider._update_resource(resource)
+    return _provider

@@ -112,13 +112,22 @@ def test_everything_a_service_logs_arrives_decoded(protocol: str, monkeypatch: p
 
 
 def test_calling_setup_twice_does_not_duplicate_handlers_or_records() -> None:
+    from opentelemetry._logs import SeverityNumber, get_logger_provider
+
     with GrpcReceiver() as receiver:
         aibos_otel.setup(
-            service_name="first", endpoint=receiver.endpoint, environment="staging", redaction=False
+            service_name="first",
+            service_version="1.0",
+            endpoint=receiver.endpoint,
+            environment="staging",
+            redaction=False,
         )
+        # An instrumentation that took its OTel logger under the first setup() keeps it.
+        api_logger = get_logger_provider().get_logger("tests.instrumentation")
         handle = aibos_otel.setup(
             service_name="second", endpoint=receiver.endpoint, environment="staging", redaction=False
         )
+        api_logger.emit(body="via the OTel API", severity_number=SeverityNumber.INFO)
         from aibos_otel.sdk.bridge import OTelBridgeHandler
 
         assert sum(isinstance(h, OTelBridgeHandler) for h in logging.getLogger().handlers) == 1
@@ -128,6 +137,9 @@ def test_calling_setup_twice_does_not_duplicate_handlers_or_records() -> None:
     matching = [r for r in receiver.store.snapshot() if r.body == "only once"]
     assert len(matching) == 1
     assert matching[0].resource["service.name"] == "second"
+    assert "service.version" not in matching[0].resource  # nothing left over from the first
+    via_api = [r for r in receiver.store.snapshot() if r.body == "via the OTel API"]
+    assert len(via_api) == 1 and via_api[0].resource["service.name"] == "second"
 
 
 def test_fingerprints_of_a_repeated_error_match_over_the_wire() -> None:
