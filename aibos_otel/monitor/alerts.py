@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from aibos_otel.fingerprint import normalize_message
 from aibos_otel.monitor.ingest import LogAlert
 from aibos_otel.monitor.metrics import DerivedMetrics
 from aibos_otel.monitor.outbox import Outbox
@@ -40,6 +41,7 @@ from aibos_otel.policy.templates import render
 ALERTMANAGER_RESEND_NS = 60 * 10**9
 STANDARD_ESCALATION_NS = 10 * 60 * 10**9
 PERSIST_EVERY_NS = 10 * 10**9
+MAX_EVENT_ALERTS = 1000  # active alerts per source (alert.* records, error groups); more are dropped
 ACTIVE_STATES = ("pending", "firing")
 
 
@@ -251,9 +253,13 @@ class AlertManager:
                     if rec.labels.get(k)
                 }
                 group["severity"] = severity
-                key = alert_key(name, {**group, "body": rec.body})
+                # "card 42 declined" and "card 43 declined" are one alert
+                key = alert_key(name, {**group, "body": normalize_message(rec.body)})
                 alert = self.active.get(key)
                 if alert is None:
+                    if self._count("log") >= MAX_EVENT_ALERTS:
+                        self.metrics.count_notification("*", "dropped_alert_limit")
+                        continue
                     labels = {**group, "alertname": name}
                     alert = self._new_alert(key, name, labels, "log", now_ns)
                     alert.resolve_after_ns = self.policy.alerting.resolve_after_ns
@@ -289,6 +295,9 @@ class AlertManager:
                     labels["deployment_environment"] = change.environment
                 key = alert_key(name, labels)
                 if key in self.active:
+                    continue
+                if self._count("error_group") >= MAX_EVENT_ALERTS:
+                    self.metrics.count_notification("*", "dropped_alert_limit")
                     continue
                 alert = self._new_alert(key, name, labels, "error_group", now_ns)
                 alert.resolve_after_ns = self.policy.alerting.resolve_after_ns
@@ -330,6 +339,9 @@ class AlertManager:
             last_seen_ns=now_ns,
             source=source,
         )
+
+    def _count(self, source: str) -> int:
+        return sum(1 for a in self.active.values() if a.source == source)
 
     def _plan(
         self,

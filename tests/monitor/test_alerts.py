@@ -281,3 +281,23 @@ def test_error_groups_follow_retention(tmp_path: Path) -> None:
     assert [g["fingerprint"] for g in store.error_groups()] == ["new"]
     assert store.prune(101 * S, 10**18, 0) == 0  # 0 keeps forever
     store.close()
+
+
+def test_record_alerts_dedupe_on_the_message_shape_and_are_capped(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import aibos_otel.monitor.alerts as alerts_module
+
+    labels = {"service_name": "api", "level": "error"}
+    for i in range(5):
+        h.alerts.log_alerts(
+            [LogAlert(labels, {"channels": ["chat"]}, f"card {i} declined", h.clock.now)], h.clock.now
+        )
+    (alert,) = [a for a in h.alerts.snapshot() if a.rule == "log-alert"]
+    assert alert.value == 5 and [c for c, _, r in h.sent() if r == "log-alert"] == ["chat"]
+    monkeypatch.setattr(alerts_module, "MAX_EVENT_ALERTS", 3)
+    for word in ["alpha", "beta", "gamma", "delta"]:
+        h.alerts.log_alerts(
+            [LogAlert(labels, {"channels": ["chat"]}, f"{word} failed", h.clock.now)], h.clock.now
+        )
+    assert len([a for a in h.alerts.snapshot() if a.rule == "log-alert"]) == 3
