@@ -32,6 +32,11 @@ COLLECTOR_EXTRAS: tuple[tuple[str, str], ...] = (
     (r"\b6(?:011|5[0-9]{2})(?:[ -]?[0-9]{4}){3}\b", "Discover (SDK: Luhn-checked)"),
     (r"(?i)\bbearer\s+[A-Za-z0-9._~+/-]{8,}=*", "bearer token without an Authorization key"),
     (
+        r"(?i)\b(?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?"
+        r"(?:basic|bearer|token|digest|negotiate|apikey|bot|ssws)\s+[^\s\"',;]{4,}",
+        "Authorization header value (SDK: strength-checked)",
+    ),
+    (
         r"(?i)\b(?:password|passwd|pwd|secret|api[_-]?key|token)\s*[=:]\s*[^\s&,;\"']+",
         "password=... style assignment in free text",
     ),

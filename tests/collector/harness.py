@@ -474,6 +474,7 @@ def iter_test_records(records: list[Record], run_id: str) -> Iterator[Record]:
 PLANTED_SECRETS = {
     "aws_key": "AKIAIOSFODNN7EXAMPLE",
     "bearer": "Bearer tok3n.abc-DEF_ghi",
+    "basic_auth": "Authorization: Basic dXNlcjpwYXNzd29yZA==",
     "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTYifQ.c2lnbmF0dXJlLXRlc3Q",
     "email": "jane.doe@example.com",
     "card": "4111 1111 1111 1111",
