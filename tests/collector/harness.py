@@ -290,7 +290,6 @@ class Collector:
         return f"127.0.0.1:{self.ports.grpc}"
 
     def start(self, timeout: float = 30.0) -> None:
-        self.backup_path.parent.mkdir(parents=True, exist_ok=True)
         self.starts += 1
         log = self.log_path.open("ab")
         log.write(f"\n===== start #{self.starts}\n".encode())
