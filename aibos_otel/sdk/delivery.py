@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadableLogRecord, ReadWriteLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
+from aibos_otel.sdk.alerts import ALERT_KEYS
 from aibos_otel.sdk.levels import SEVERITY_CLASSES, severity_class
 from aibos_otel.sdk.self_metrics import SelfMetrics
 
@@ -50,6 +51,7 @@ FailedBatchHandler = Callable[[Sequence[ReadableLogRecord]], bool]
 """Called with a batch the exporter refused; returns True when it kept the batch (spooled)."""
 DropSummaryHandler = Callable[[str], None]
 
+_FATAL = SEVERITY_CLASSES.index("fatal")
 _RECORD_OVERHEAD_BYTES = 256
 _ATTRIBUTE_BYTES = 48
 
@@ -124,6 +126,7 @@ class DeliveryProcessor(LogRecordProcessor):
         self._wake = threading.Condition(self._lock)
         self._idle = threading.Condition(self._lock)
         self._flush_requests = 0
+        self._urgent = False
         self._busy = False
         self._shutdown = False
         self._failed_since_flush = False
@@ -143,10 +146,19 @@ class DeliveryProcessor(LogRecordProcessor):
         )
         number = record.log_record.severity_number
         severity = severity_class(number.value if number is not None else 0)
-        self.enqueue(record, severity)
+        # FATAL and alert-annotated records page someone: they do not wait for the batch delay.
+        urgent = severity >= _FATAL
+        attributes = record.log_record.attributes
+        if not urgent and attributes:
+            keys: Any = getattr(attributes, "_dict", attributes)  # see PipelineProcessor.on_emit
+            urgent = not keys.keys().isdisjoint(ALERT_KEYS)
+        self.enqueue(record, severity, urgent=urgent)
 
-    def enqueue(self, record: ReadableLogRecord, severity: int) -> bool:
-        """Admit a record (evicting less severe ones if full); returns False if it was refused."""
+    def enqueue(self, record: ReadableLogRecord, severity: int, *, urgent: bool = False) -> bool:
+        """Admit a record (evicting less severe ones if full); returns False if it was refused.
+
+        ``urgent`` wakes the worker at once instead of after the schedule delay.
+        """
         size = estimate_size(record)
         with self._lock:
             if self._shutdown:
@@ -165,7 +177,9 @@ class DeliveryProcessor(LogRecordProcessor):
             self._queues[severity].append(_Entry(self._seq, record, severity, size))
             self._count += 1
             self._bytes += size
-            if self._count >= self._max_batch:
+            if urgent:
+                self._urgent = True
+            if urgent or self._count >= self._max_batch:
                 self._wake.notify()
         return True
 
@@ -232,10 +246,12 @@ class DeliveryProcessor(LogRecordProcessor):
                 if not (
                     self._shutdown
                     or self._flush_requests
+                    or self._urgent
                     or self._count >= self._max_batch
                     or self._spool_ready()
                 ):
                     self._wake.wait(self._delay)
+                self._urgent = False
                 if self._shutdown and self._count == 0:
                     self._busy = False
                     self._idle.notify_all()

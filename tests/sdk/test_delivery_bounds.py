@@ -146,3 +146,45 @@ def test_receiver_down_neither_blocks_the_caller_nor_crashes_and_drops_are_metri
     exported_drops = sum(v for attrs, v in points if dict(attrs)["level"] == "error")
     assert exported_drops == 300
     assert handle.metrics.export_failures["otlp"] >= 1
+
+
+def test_fatal_and_alert_records_do_not_wait_for_the_batch_delay() -> None:
+    exporter = GatedExporter()
+    exporter.gate.set()
+    delivery = DeliveryProcessor(exporter, name="t", metrics=SelfMetrics(), schedule_delay=30)
+    try:
+        delivery.enqueue(_record("info", SeverityNumber.INFO), 2)
+        time.sleep(0.2)
+        assert exporter.exported == []  # an ordinary record waits for the 30 s delay
+        delivery.enqueue(_record("fatal", SeverityNumber.FATAL), 5, urgent=True)
+        deadline = time.monotonic() + 2
+        while len(exporter.exported) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert exporter.exported == ["info", "fatal"]  # sent at once, with what was queued
+    finally:
+        delivery.shutdown_within(2)
+
+
+def test_on_emit_marks_fatal_and_alert_annotated_records_urgent() -> None:
+    from opentelemetry.sdk._logs import ReadWriteLogRecord
+
+    seen: list[bool] = []
+
+    class Spy(DeliveryProcessor):
+        def enqueue(self, record: ReadableLogRecord, severity: int, *, urgent: bool = False) -> bool:
+            seen.append(urgent)
+            return True
+
+    spy = Spy(GatedExporter(), name="spy", metrics=SelfMetrics())
+    try:
+        for severity, attributes in [
+            (SeverityNumber.INFO, {"k": 1}),
+            (SeverityNumber.FATAL, {}),
+            (SeverityNumber.WARN, {"alert.severity": "critical"}),
+            (SeverityNumber.ERROR, None),
+        ]:
+            api = LogRecord(body="x", severity_number=severity, attributes=attributes)
+            spy.on_emit(ReadWriteLogRecord(api, resource=Resource({})))
+    finally:
+        spy.shutdown_within(1)
+    assert seen == [False, True, True, False]
