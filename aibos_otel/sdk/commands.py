@@ -11,9 +11,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import tempfile
 import time
+import urllib.request
 from typing import Any
+from urllib.parse import urlsplit
+
+MONITOR_OTLP = "http://127.0.0.1:4317"
+MONITOR_API = "http://127.0.0.1:8088"
 
 
 def register(subparsers: Any) -> None:
@@ -22,7 +28,13 @@ def register(subparsers: Any) -> None:
     demo.add_argument(
         "--endpoint",
         default=os.environ.get("AIBOS_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"),
-        help="OTLP endpoint, e.g. http://127.0.0.1:4317 for `aibos-otel up` (default: none, local only)",
+        help=f"OTLP endpoint (default: $AIBOS_ENDPOINT, $OTEL_EXPORTER_OTLP_ENDPOINT, or the monitor of "
+        f"`aibos-otel up` at {MONITOR_OTLP} when it is running; otherwise local only)",
+    )
+    demo.add_argument(
+        "--monitor-api",
+        default=MONITOR_API,
+        help=f"the monitor's API, to show the alerts and error groups it derived (default {MONITOR_API})",
     )
     demo.add_argument("--protocol", choices=("grpc", "http/protobuf"), default=None)
     demo.add_argument("--file-dir", help="file backup directory (default: a new temporary directory)")
@@ -62,10 +74,43 @@ def _simulate(requests: int) -> None:
     log.fatal("demo service cannot continue: config store unreachable")
 
 
+def _listening(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout=0.3):
+            return True
+    except OSError:
+        return False
+
+
+def _get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=2) as response:
+        return json.load(response)
+
+
+def _show_monitor(api: str) -> None:
+    """Print what the monitor derived from the demo's records (alerts, error groups)."""
+    try:
+        alerts = _get_json(f"{api}/api/alerts")["alerts"]
+        groups = _get_json(f"{api}/api/errors")["errors"]
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"  monitor     : could not read {api} ({exc})")
+        return
+    print(f"  monitor     : {api}/ (page), {len(alerts)} active alert(s), {len(groups)} error group(s)")
+    for alert in alerts:
+        summary = alert.get("annotations", {}).get("summary", "")
+        print(f"    alert {alert['state']:<8} {alert['rule']:<16} {summary}")
+    for group in groups[:5]:
+        what = f"{group['type']}: {group['message']}" if group["type"] else group["message"]
+        print(f"    error x{group['count']:<3} {group['fingerprint'][:12]}  {what[:70]}")
+
+
 def run_demo(args: argparse.Namespace) -> int:
     """Run the demo; returns 0 when every record was delivered."""
     import aibos_otel
 
+    if args.endpoint is None and _listening(MONITOR_OTLP):
+        args.endpoint = MONITOR_OTLP  # `aibos-otel up` is running: send to it
     file_dir = args.file_dir or tempfile.mkdtemp(prefix="aibos-demo-")
     handle = aibos_otel.setup(
         service_name="aibos-demo",
@@ -86,8 +131,11 @@ def run_demo(args: argparse.Namespace) -> int:
     print()
     print(f"aibos-otel demo: logged in {elapsed:.2f} s; delivered: {'yes' if delivered else 'NO'}")
     print(f"  file backup : {file_dir} ({', '.join(sorted(os.listdir(file_dir)))})")
-    print(f"  OTLP        : {args.endpoint or 'off (pass --endpoint, e.g. to `aibos-otel up`)'}")
+    print(f"  OTLP        : {args.endpoint or 'off (start `aibos-otel up` first, or pass --endpoint)'}")
     print(f"  self-metrics: {json.dumps(snapshot['records'])}")
     if snapshot["dropped"]:
         print(f"  dropped     : {json.dumps(snapshot['dropped'])}")
+    if args.endpoint and _listening(args.monitor_api):
+        time.sleep(1.5)  # let the monitor's rule tick (1 s) turn the records into alerts
+        _show_monitor(args.monitor_api.rstrip("/"))
     return 0 if delivered else 1

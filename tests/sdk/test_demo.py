@@ -3,7 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.otlp_receiver import GrpcReceiver
+from tests.support.otlp_receiver import GrpcReceiver, free_port, wait_for
 
 
 def test_demo_logs_through_the_pipeline_to_file_backup_and_otlp(tmp_path: Path) -> None:
@@ -39,3 +39,63 @@ def test_demo_logs_through_the_pipeline_to_file_backup_and_otlp(tmp_path: Path) 
     assert len(received) == sum(1 for p in tmp_path.glob("*.jsonl") for _ in p.read_text().splitlines())
     assert {r.resource["service.name"] for r in received} == {"aibos-demo"}
     assert any(r.attributes.get("alert.severity") == "critical" for r in received)
+
+
+def test_demo_against_the_monitor_shows_alerts_firing_and_an_error_group(tmp_path: Path) -> None:
+    grpc_port, http_port, api_port = free_port(), free_port(), free_port()
+    monitor = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "aibos_otel.cli",
+            "up",
+            "--grpc-port",
+            str(grpc_port),
+            "--http-port",
+            str(http_port),
+            "--api-port",
+            str(api_port),
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert wait_for(lambda: _listening(api_port), timeout=20)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "aibos_otel.cli",
+                "demo",
+                "--quiet",
+                "--endpoint",
+                f"http://127.0.0.1:{grpc_port}",
+                "--file-dir",
+                str(tmp_path / "files"),
+                "--monitor-api",
+                f"http://127.0.0.1:{api_port}",
+            ],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        monitor.terminate()
+        monitor.wait(10)
+    assert result.returncode == 0, result.stderr
+    assert "alert firing   fatal-errors" in result.stdout
+    assert "error x3" in result.stdout and "ConnectionError: payment gateway timeout" in result.stdout
+
+
+def _listening(port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
