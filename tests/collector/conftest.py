@@ -58,13 +58,14 @@ def monitor() -> Iterator[GrpcReceiver]:
         yield receiver
 
 
-def gateway_env(loki: LokiStandIn, datadog: DatadogStandIn, monitor: GrpcReceiver) -> dict[str, str]:
-    """Point gateway.yaml's backends at the local stand-ins."""
+def gateway_env(loki: LokiStandIn, datadog: DatadogStandIn, monitor: GrpcReceiver | int) -> dict[str, str]:
+    """Point gateway.yaml's backends at the local stand-ins (``monitor``: a receiver or a gRPC port)."""
+    port = monitor if isinstance(monitor, int) else monitor.port
     return {
         "DD_API_KEY": DD_API_KEY,
         "LOKI_ENDPOINT": loki.endpoint,
         "DD_LOGS_ENDPOINT": datadog.endpoint,
-        "AIBOS_MONITOR_ENDPOINT": f"127.0.0.1:{monitor.port}",
+        "AIBOS_MONITOR_ENDPOINT": f"127.0.0.1:{port}",
     }
 
 
