@@ -1634,8 +1634,11 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
         "password-assignment",
         "generic",
         r"(?i)(?:(?<![a-z])pass|password|passwd|passphrase|pwd|secrete?|api[_.\-]?key|private[_.\-]?key|client[_.\-]?secret|app[_.\-]?secret|secret[_.\-]?key|access[_.\-]?key|signing[_.\-]?key|encryption[_.\-]?key|master[_.\-]?key)\d{0,3}"
-        r"[\"']?(?:\s*(?:=>|:=|=|:)\s*|\s+(?=[\"']))"
-        r"(?:\"(?P<secret>[^\"\r\n]{1,256})\"|'(?P<secret2>[^'\r\n]{1,256})'|(?P<secret3>[^\s\"'&]{1,256}))",
+        # separators: = : := ::= :::= ?= .= => , (after a quoted key), typed declarations
+        r"[\"']?(?:\s*(?:=>|:{1,3}=|[?.|+]{1,2}=|=|:)\s*|\s*,\s*(?=[\"'`])|\s+(?=[\"'`])"
+        r"|\s+(?:string|str|char\s*\*|\[\]byte)\s*:?=\s*|\s*:\s*(?:string|str)\s*=\s*)"
+        r"(?:\"(?P<secret>[^\"\r\n]{1,256})\"|'(?P<secret2>[^'\r\n]{1,256})'|`(?P<secret4>[^`\r\n]{1,256})`"
+        r"|(?P<secret3>[^\s\"'`&]{1,256}))",
         "Password / secret / API-key assignment in text, JSON, YAML, env files and query strings",
         ("pass", "pwd", "secret", "key"),
         (
@@ -1658,7 +1661,8 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
         "secret-key-assignment",
         "generic",
         r"(?i)(?<![a-z0-9_.\-])[a-z0-9_.\-]*?(?:token|key|secrets|auth|credentials?|sig|signature|cookie|session)"
-        r"\d{0,3}[\"']?\s*(?:=>|:=|=|:)\s*[\"'(]?"
+        r"\d{0,3}[\"']?(?:\s*(?:=>|:{1,3}=|[?.|+]{1,2}=|=|:)\s*|\s*,\s*(?=[\"'`])"
+        r"|\s+(?:string|str|char\s*\*|\[\]byte)\s*:?=\s*|\s*:\s*(?:string|str)\s*=\s*)[\"'`(]?"
         r"(?P<secret>[^\s\"'`,;&()]{8,512})",
         "Random-looking value assigned to a token/key/credential-like name (gitleaks' generic rule)",
         ("token", "key", "secret", "auth", "credential", "sig", "cookie", "session"),

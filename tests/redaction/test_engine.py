@@ -205,3 +205,34 @@ def test_hyperscan_database_is_cached_and_background_compile_switches_engines(
     assert warm.redact_text(text) == first
     monkeypatch.setenv("AIBOS_CACHE_DIR", "off")
     assert Redactor(["secrets"], use_hyperscan=False).redact_text(text) == first
+
+
+ASSIGNMENT_SHAPES = [
+    '{i}Token="{s}"',
+    "{i}Token = {s}",
+    '{{"{i}_token": "{s}"}}',
+    '{{"config.ini": "{I}_TOKEN={s}\\nBACKUP_ENABLED=true"}}',
+    "<{i}Token>{s}</{i}Token>",
+    "{i}_token: '{s}'",
+    'string {i}Token = "{s}";',
+    'var {i}Token string = "{s}"',
+    "{i}Token := `{s}`",
+    '${i}Token .= "{s}"',
+    'System.setProperty("{I}_TOKEN", "{s}")',
+    '  "{i}Token" => "{s}"',
+    '{I}_TOKEN ::= "{s}"',
+    '{I}_TOKEN :::= "{s}"',
+    '{I}_TOKEN ?= "{s}"',
+    'val {i}Token: String = "{s}"',
+    'export {I}_API_KEY="{s}"',
+]
+
+
+@pytest.mark.parametrize("shape", ASSIGNMENT_SHAPES)
+@pytest.mark.parametrize("vendor", ["looker", "zendesk", "acme"])
+def test_token_assignments_in_config_and_code_shapes(shape: str, vendor: str) -> None:
+    """Assignments as they appear in INI, JSON, XML, YAML, Go, Java, C#, PHP, Kotlin, Python,
+    Logstash and Makefiles (the shapes gitleaks generates its samples in)."""
+    secret = "Xq7" + vendor[:3] + "Lm2Np9Rt4Vw8Yz1Bc5Df"
+    line = shape.format(i=vendor, I=vendor.upper(), s=secret)
+    assert secret not in default_redactor().redact_text(line)
