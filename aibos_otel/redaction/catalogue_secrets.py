@@ -104,8 +104,8 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
     _prefixed(
         "aws-bedrock-api-key",
         "cloud",
-        r"(?:ABSK[A-Za-z0-9+/]{100,400}={0,2}|bedrock-api-key-",
-        r"[A-Za-z0-9+/]{20,}={0,2})",
+        r"(?:ABSK[A-Za-z0-9+/]{100,400}={0,2}|bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t",
+        r"[A-Za-z0-9+/]*={0,2})",
         "Amazon Bedrock API key (long-lived ABSK..., short-lived bedrock-api-key-...)",
         ("absk", "bedrock-api-key-"),
         "ABSK" + F(BASE64, 132, "bedrock"),
@@ -412,6 +412,7 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
         "GitLab runner registration token (GR1348941...)",
         ("gr1348941",),
         "GR1348941" + F(URLSAFE, 20, "grr"),
+        validator=v.random_looking,
     ),
     _d(
         "gitlab-session-cookie",
@@ -578,7 +579,7 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
     _d(
         "slack-token",
         "chat",
-        _L + r"(?P<secret>xox[abposre]-(?:\d+-)+[A-Za-z0-9\-]{10,})",
+        _L + r"(?P<secret>xox[abposre]-(?:(?:\d{5,}-)+[A-Za-z0-9\-]{10,}|\d-[A-Za-z0-9]{8,48}))",
         "Slack bot, user, app-level, legacy or workspace token (xoxb-, xoxp-, ...)",
         ("xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "xoxe-"),
         (f"SLACK_BOT_TOKEN=xoxb-{F(DIGITS, 12, 's1')}-{F(DIGITS, 13, 's2')}-{F(ALNUM, 24, 's3')}",),
@@ -1212,7 +1213,7 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
         ("curl",),
         ("running curl -s -u admin:Sup3rS3cret! https://api.example.com/v1",),
         ("running curl -s -u admin https://api.example.com/v1",),
-        validator=v.password_value,
+        validator=v.strong_value,
     ),
     _d(
         "config-key-value-password",
@@ -1431,7 +1432,7 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
         "openai-api-key",
         "ai",
         _L
-        + r"(?P<secret>sk-(?:(?:proj|svcacct|admin)-)?(?:[A-Za-z0-9_\-]{16,}T3BlbkFJ[A-Za-z0-9_\-]{16,}|[A-Za-z0-9_\-]{40,}))"  # noqa: E501
+        + r"(?P<secret>sk-(?!ant-)(?:(?:proj|svcacct|admin)-)?(?:[A-Za-z0-9_\-]{16,}T3BlbkFJ[A-Za-z0-9_\-]{16,}|[A-Za-z0-9_\-]{40,}))"  # noqa: E501
         + _R,
         "OpenAI API key (sk-, sk-proj-, sk-svcacct-, sk-admin-)",
         ("sk-",),
@@ -1564,7 +1565,7 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
         ("private key",),
         (f"-----BEGIN RSA PRIVATE KEY-----\nMIIEow{F(BASE64, 60, 'pem')}\n-----END RSA PRIVATE KEY-----",),
         ("-----BEGIN PUBLIC KEY-----",),
-        validator=None,
+        validator=v.pem_body,
         priority=90,
     ),
     _d(
@@ -1637,7 +1638,7 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
         # separators: = : := ::= :::= ?= .= => , (after a quoted key), typed declarations
         r"[\"']?(?:\s*(?:=>|:{1,3}=|[?.|+]{1,2}=|=|:)\s*|\s*,\s*(?=[\"'`])|\s+(?=[\"'`])"
         r"|\s+(?:string|str|char\s*\*|\[\]byte)\s*:?=\s*|\s*:\s*(?:string|str)\s*=\s*)"
-        r"(?:\"(?P<secret>[^\"\r\n]{1,256})\"|'(?P<secret2>[^'\r\n]{1,256})'|`(?P<secret4>[^`\r\n]{1,256})`"
+        r"(?:\"(?P<secret>[^\"\r\n]{1,256})\"|'(?P<secret2>[^'\r\n]{1,256})'|`(?P<secret4>[^`\s]{1,256})`"
         r"|(?P<secret3>[^\s\"'`&]{1,256}))",
         "Password / secret / API-key assignment in text, JSON, YAML, env files and query strings",
         ("pass", "pwd", "secret", "key"),

@@ -414,8 +414,8 @@ def is_placeholder(value: str) -> bool:
     lowered = value.lower()
     if lowered.startswith(_PLACEHOLDER_PREFIXES) or _ENV_REFERENCE.match(value):
         return True
-    if (value[0], value[-1]) in (("<", ">"), ("%", "%")):
-        return True  # <your-key>, %ENV_VAR%
+    if (value[0], value[-1]) in (("<", ">"), ("%", "%"), ("{", "}"), ("[", "]")):
+        return True  # <your-key>, %ENV_VAR%, {SumoAccessKey}, [PASSWORD]
     if any(word in lowered for word in _PLACEHOLDER_WORDS) or _PLACEHOLDER_RUNS.search(lowered):
         return True
     # One character repeated over most of the value (e.g. 'AKIAXXXXXXXXXXXXXXXX').
@@ -479,8 +479,10 @@ def _looks_like_words(value: str) -> bool:
         runs = _WORD_PART.findall(segment)
         if len(segment) <= 4 and "".join(runs) == segment:
             continue  # short parts such as 'P2', 'v8', 'u16', 'jjwt'
-        if "".join(runs) != segment or len(runs) > 2:
-            return False  # symbols, or letters and digits interleaved more than once
+        if "".join(runs) != segment:
+            return False  # symbols
+        if len(runs) > 2 and (len(segment) < 24 or any(len(r) < 4 for r in runs if r.isalpha())):
+            return False  # letters and digits interleaved: a token, unless long words with a digit
         for run in runs:
             if run.isdigit():
                 # A whole numeric part is an id or a date (cache keys such as user:48213:profile);
@@ -551,6 +553,7 @@ _KEY_WORDS = frozenset(
         # detect-secrets' keyword false positives
         "fake", "foo", "bar", "baz", "default", "disable", "disabled", "enable", "enabled", "create",
         "ssl", "sql", "not", "no", "yes", "on", "off", "sequence", "passwords", "pwd", "get", "set",
+        "pass", "test", "user", "username", "yyy", "pat",
     }
 )  # fmt: skip
 
@@ -561,7 +564,7 @@ def strong_value(value: str) -> bool:
     templates, flags, code references (``process.env.X``, ``os.environ['X']``), type names
     (``token: string;``) and key words."""
     stripped = value.strip()
-    if stripped.endswith((";", ",")) and stripped[:-1].lower() in _KEY_WORDS:
+    if stripped.strip(";,<>[]{}()").lower() in _KEY_WORDS:
         return False
     if not password_value(stripped) or (len(stripped) < 4 and stripped.isdigit()):
         return False
@@ -606,3 +609,11 @@ def base64_jwt(value: str) -> bool:
     except (binascii.Error, ValueError):
         return False
     return decoded.startswith(b"eyJ") and b"." in decoded
+
+
+_PEM_LINES = re.compile(r"-----(?:BEGIN|END)[^-]*-----")
+
+
+def pem_body(value: str) -> bool:
+    """A private-key block with a body (not just its BEGIN and END lines)."""
+    return len(_PEM_LINES.sub("", value).strip()) >= 16
