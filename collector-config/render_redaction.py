@@ -7,8 +7,9 @@ The block between ``# BEGIN aibos-redaction`` and ``# END aibos-redaction`` in g
 ``redaction/second_line`` processor: the RE2-compatible subset of ``aibos_otel/redaction`` (as
 ``aibos-otel redaction render-collector`` prints it), followed by COLLECTOR_EXTRAS: patterns the
 catalogue does not render because the SDK confirms them with a validator or context that Go's RE2
-cannot run (Luhn for card numbers; free-text assignments). The collector masks those on the pattern
-alone: the second line masks more than the first, never less.
+cannot run (Luhn for card numbers, strength checks, free-text assignments). The collector masks
+those on the pattern alone, so for them it masks a little more than the SDK. Detectors that need
+context words or other validators (IBAN, phone numbers ...) are left to the SDK's first line.
 """
 
 from __future__ import annotations
