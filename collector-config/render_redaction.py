@@ -38,6 +38,11 @@ COLLECTOR_EXTRAS: tuple[tuple[str, str], ...] = (
         "Authorization header value (SDK: strength-checked)",
     ),
     (
+        r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----[\s\S]*?"
+        r"(?:-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----|\z)",
+        "PEM private key block, to its END line or the end of the value (SDK: validated)",
+    ),
+    (
         r"(?i)\b(?:password|passwd|pwd|secret|api[_-]?key|token)\s*[=:]\s*[^\s&,;\"']+",
         "password=... style assignment in free text",
     ),

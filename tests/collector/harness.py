@@ -474,6 +474,7 @@ PLANTED_SECRETS = {
     "aws_key": "AKIAIOSFODNN7EXAMPLE",
     "bearer": "Bearer tok3n.abc-DEF_ghi",
     "basic_auth": "Authorization: Basic dXNlcjpwYXNzd29yZA==",
+    "pem": "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo\n-----END RSA PRIVATE KEY-----",
     "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTYifQ.c2lnbmF0dXJlLXRlc3Q",
     "email": "jane.doe@example.com",
     "card": "4111 1111 1111 1111",
