@@ -12,9 +12,12 @@ from aibos_otel.redaction.detector import Detector
 _PHONE_WORDS = (
     "phone", "tel:", "tel.", "tel ", "telephone", "mobile", "cell:", "cellphone", "call to", "call from",
     "calling", "called", "sms", "otp", "whatsapp", "fax", "contact", "callback", "dial", "twilio",
-    "signal", "telefon", "numero", "handy",
+    "signal", "telefon", "numero", "handy", "number is", "number:", "phone number", "mobile number",
 )  # fmt: skip
-_CARD_WORDS = ("card", "pan", "visa", "amex", "mastercard", "credit", "debit", "payment", "uatp", "cc")
+_CARD_WORDS = (
+    "card", "pan", "visa", "amex", "mastercard", "credit", "debit", "payment", "uatp", "cc", "refund",
+    "charg", "declin", "tokeniz", "billing", "purchase", "transaction",
+)  # fmt: skip
 
 
 def _d(id: str, category: str, group: str, pattern: str, description: str, **extra: Any) -> Detector:
@@ -34,10 +37,12 @@ def _phone_digits(low: int, high: int) -> v.Validator:
 
 
 def _nanp(value: str) -> bool:
+    """Ten digits with valid area and exchange codes, after an optional country code."""
     digits = v.digits_of(value)
-    if len(digits) == 11 and digits[0] == "1":
-        digits = digits[1:]
-    return len(digits) == 10 and digits[0] in "23456789" and digits[3] in "23456789"
+    if not 10 <= len(digits) <= 13:
+        return False
+    local = digits[-10:]
+    return local[0] in "23456789" and local[3] in "23456789"
 
 
 def _card_any_issuer(value: str) -> bool:
@@ -161,11 +166,15 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         "phone-nanp",
         "gdpr",
         "contact",
-        r"(?<![\w+\-.])(?P<secret>(?:1[ .\-])?(?:\(\d{3}\)\s?|\d{3}[ .\-])\d{3}[ .\-]\d{4})(?![\w\-.])",
+        r"(?<![\d+\-.])(?P<secret>(?:\d{1,3}[ .\-])?(?:\(\d{3}\)\s?|\d{3}[ .\-])\d{3}[ .\-]\d{4})(?![\w\-.])",
         "North American phone number ((415) 555-0132, 415-555-0132)",
         keywords=(),
         validator=_nanp,
-        examples=("2FA phone updated to (415) 555-0132", "sending OTP to 415-555-0132"),
+        examples=(
+            "2FA phone updated to (415) 555-0132",
+            "sending OTP to 415-555-0132",
+            "reach 91-415-555-0132",
+        ),
         negatives=("build 123-456-7890", "date 2024-05-08 10:00"),
         min_digits=10,
     ),
@@ -173,11 +182,11 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         "phone-national-trunk",
         "gdpr",
         "contact",
-        r"(?<![\w+\-./:])(?<![A-Z0-9]{4} )(?P<secret>0\d{1,2}[ \-]\d{3,4}[ \-]\d{3,4}|0\d{3,4}[ \-]\d{6})(?![\w\-./:]|[ \-]\d)",  # noqa: E501
+        r"(?<![\w+\-./:])(?<![A-Z0-9]{4} )(?P<secret>0\d{1,2}[ \-]\d{3,4}[ \-]\d{3,4}|0\d{3,4}[ \-]\d{6}|0\d{1,2}-\d{7,8})(?![\w\-./:]|[ \-]\d)",  # noqa: E501
         "National phone number with trunk prefix 0 (090-1234-5678, 020 7123 4567, 07911 123456)",
         keywords=("0",),
         validator=_phone_digits(9, 12),
-        examples=("to: 090-1234-5678", "office 020 7123 4567", "reach me on 07911 123456"),
+        examples=("to: 090-1234-5678", "office 020 7123 4567", "reach me on 07911 123456", "to: 09-7625400"),
         negatives=("version 0.1234.5678", "seq 0-000-000"),
         min_digits=9,
     ),
@@ -230,7 +239,7 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         keywords=(":", "-"),
         validator=v.mac_address,
         examples=("device 3c:22:fb:1a:2b:3c joined",),
-        negatives=("time 12:34:56:78:90", "00:00:00:00:00:00"),
+        negatives=("time 12:34:56:78:90", "00:00:00:00:00:00", "MAC address aa:bb:cc:dd:ee:ff"),
     ),
     _d(
         "iban",

@@ -149,7 +149,10 @@ def _bban_re(country: str) -> re.Pattern[str] | None:
 
 def iban(text: str) -> bool:
     """Country length, BBAN shape where known, and ISO 7064 mod-97-10 == 1."""
-    compact = text.replace(" ", "").replace("-", "").upper()
+    compact = text.replace(" ", "").replace("-", "")
+    if compact != compact.upper() and compact != compact.lower():
+        return False  # mixed case ('LV80 bANK ...') is not how IBANs are written
+    compact = compact.upper()
     country = compact[:2]
     if IBAN_LENGTHS.get(country) != len(compact) or not compact[2:4].isdigit():
         return False
@@ -321,6 +324,8 @@ def ipv6(text: str) -> bool:
 def mac_address(text: str) -> bool:
     """Six octets, not all zero or broadcast."""
     compact = re.sub(r"[:\-.]", "", text).lower()
+    if not any(c.isdigit() for c in compact):
+        return False  # 'aa:bb:cc:dd:ee:ff' is an example, real addresses carry digits
     return len(compact) == 12 and compact not in {"000000000000", "ffffffffffff"}
 
 
