@@ -1632,11 +1632,30 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
         priority=40,
     ),
     _d(
+        "password-comparison",
+        "generic",
+        r"(?i)[\"'](?P<secret>[^\"'\r\n]{1,256})[\"']\s*(?:!==?|===?)\s*[\w.]*?"
+        r"(?:pass|password|passwd|pwd|secrete?|private[_.\-]?key|api[_.\-]?key|token)\w*",
+        'A secret compared with a password-like variable (if ("..." == password))',
+        ("pass", "pwd", "secret", "key", "token"),
+        ('if ("m{{h}o)p${e]nob(ody[finds>-_$#thisone}}" == my_super_password) {',),
+        ('if ("" == password) {', "if (mode == password) {"),
+        validator=v.strong_value,
+    ),
+    _d(
         "password-assignment",
         "generic",
         r"(?i)(?:(?<![a-z])pass|password|passwd|passphrase|pwd|secrete?|api[_.\-]?key|private[_.\-]?key|client[_.\-]?secret|app[_.\-]?secret|secret[_.\-]?key|access[_.\-]?key|signing[_.\-]?key|encryption[_.\-]?key|master[_.\-]?key)\d{0,3}"
-        # separators: = : := ::= :::= ?= .= => , (after a quoted key), typed declarations
-        r"[\"']?(?:\s*(?:=>|:{1,3}=|[?.|+]{1,2}=|=|:)\s*|\s*,\s*(?=[\"'`])|\s+(?=[\"'`])"
+        # a suffix word or two (password_super_secure, apikey_myservice), but not one that names
+        # something else about the secret (LLM_SECRET_NAME, password_length, api_key_id ...)
+        r"(?:[_.\-](?!(?:name|names|id|ids|length|len|size|file|path|dir|url|uri|type|version|hash|hashed"
+        r"|salt|format|policy|min|max|count|enabled|required|reset|expiry|expires|expiration|ttl|field"
+        r"|label|prompt|hint|regex|pattern|rule|rules|strength|changed|updated|at|header|param|ref|env"
+        r"|var|source|provider|store|manager|mode|config|settings|rotation|age|history|error|errors"
+        r"|status|valid|invalid|check|attempts|retries|timeout|prefix|suffix)(?![a-z0-9]))[a-z0-9]+){0,2}"
+        r"(?:\[\d*\])?"
+        # separators: = : := ::= :::= ?= .= => == != , (after a quoted key), typed declarations
+        r"[\"']?(?:\s*(?:=>|:{1,3}=|[?.|+]{1,2}=|!==?|===?|=|:)\s*@?|\s*,\s*(?=[\"'`])|\s+(?=[\"'`])"
         r"|\s+(?:string|str|char\s*\*|\[\]byte)\s*:?=\s*|\s*:\s*(?:string|str)\s*=\s*)"
         r"(?:\"(?P<secret>[^\"\r\n]{1,256})\"|'(?P<secret2>[^'\r\n]{1,256})'|`(?P<secret4>[^`\s]{1,256})`"
         r"|(?P<secret3>[^\s\"'`&]{1,256}))",

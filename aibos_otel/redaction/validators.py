@@ -407,6 +407,7 @@ _PLACEHOLDER_WORDS = (
     "put_your",
     "put-your",
     "put your",
+    "fake",
 )
 _PLACEHOLDER_RUNS = re.compile(r"x{5}|\*{4}|\#{4}|\.{4}|(?:^|[^a-z])your[_\- ]|insert[_\- ]")
 _ENV_REFERENCE = re.compile(r"\$[A-Z_]")
@@ -569,7 +570,7 @@ def strong_value(value: str) -> bool:
     templates, flags, code references (``process.env.X``, ``os.environ['X']``), type names
     (``token: string;``) and key words."""
     stripped = value.strip()
-    if stripped.strip(";,<>[]{}()").lower() in _KEY_WORDS:
+    if stripped.strip(";,<>[]{}()").lower() in _KEY_WORDS or not any(c.isalnum() for c in stripped):
         return False
     if not password_value(stripped) or (len(stripped) < 4 and stripped.isdigit()):
         return False
