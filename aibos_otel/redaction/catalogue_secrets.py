@@ -384,9 +384,10 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
     _d(
         "gitlab-token",
         "vcs",
+        # fixed lengths where GitLab documents them: glimt 25, glptt 40, gloas 64, glagent 50+
         _L
-        + r"(?P<secret>gl(?:pat|ptt|dt|rt|soat|cbt|ffct|ft|imt|agent|oas|wt|rrt)-[A-Za-z0-9_.\-]{20,})"
-        + _R,
+        + r"(?P<secret>gl(?:pat|dt|rt|soat|cbt|ffct|ft|wt|rrt)-[A-Za-z0-9_.\-]{20,300}|glimt-[A-Za-z0-9_\-]{25}"  # noqa: E501
+        r"|glptt-[A-Za-z0-9_\-]{40}|glagent-[A-Za-z0-9_\-]{50,1000}|gloas-[A-Za-z0-9_\-]{64})" + _R,
         "GitLab personal, project, deploy, runner, CI job, SCIM, feed, mail, agent or OAuth token",
         (
             "glpat-",
@@ -402,13 +403,19 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
             "gloas-",
         ),
         (f"export GITLAB_TOKEN=glpat-{F(URLSAFE, 20, 'gl')}", f"runner token glrt-{F(URLSAFE, 24, 'glrt')}"),
-        ("glpat-XXXXXXXXXXX-XXXXXXXX", "glpat_hellOworld380_testin"),
+        (
+            "glpat-XXXXXXXXXXX-XXXXXXXX",
+            "glpat_hellOworld380_testin",
+            "glimt-my-tokens_are-correctAB38_280",
+            "glptt-hellOworld380_testin",
+            "gloas-checking_Length-Is-checking_Length-Is-",
+        ),
     ),
     _prefixed(
         "gitlab-runner-registration-token",
         "vcs",
         r"GR1348941",
-        r"[\w\-]{20,}",
+        r"[\w\-]{20,50}",
         "GitLab runner registration token (GR1348941...)",
         ("gr1348941",),
         "GR1348941" + F(URLSAFE, 20, "grr"),
@@ -435,7 +442,7 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
     _d(
         "npmrc-auth-token",
         "vcs",
-        r"(?i):_auth(?:Token)?\s*=\s*(?P<secret>[^\s\"'$]{8,})",
+        r"(?i)//[^\s/:]+(?:/[^\s:]*)?/:_auth(?:Token)?\s*=\s*(?P<secret>[^\s\"'$]{8,})",
         "npm registry credential in .npmrc (_authToken=, _auth=)",
         ("_auth",),
         ("//registry.npmjs.org/:_authToken=743b294a-cd03-11ec-9d64-0242ac120002",),
@@ -621,11 +628,14 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
     _d(
         "discord-bot-token",
         "chat",
-        _L + r"(?P<secret>[A-Z][A-Za-z\d_\-]{23,27}\.[A-Za-z\d_\-]{6}\.[A-Za-z\d_\-]{27,40})" + _R,
+        _L + r"(?P<secret>[MNOA][A-Za-z\d_\-]{23,25}\.[A-Za-z\d_\-]{6}\.[A-Za-z\d_\-]{27,40})" + _R,
         "Discord bot token (id.timestamp.hmac)",
         (),
         (f"DISCORD_TOKEN=MT{F(ALNUM, 22, 'dc')}.{F(ALNUM, 6, 'dc2')}.{F(URLSAFE, 27, 'dc3')}",),
-        ("com.example.service.Controller.handleRequestInternalWithRetries",),
+        (
+            "com.example.service.Controller.handleRequestInternalWithRetries",
+            "PZ1yGvKTjE0rY0cV8i47CjAa.uRHQPq.Xb1Mk2nEhe-4iUcrGOuegj57zMC",
+        ),
     ),
     _d(
         "discord-webhook-url",
@@ -639,7 +649,8 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
     _d(
         "telegram-bot-token",
         "chat",
-        r"(?<![\d:])(?P<secret>\d{8,10}:[A-Za-z0-9_\-]{35})(?![A-Za-z0-9_\-])",
+        # after a word character only in a Bot API URL path (".../bot<token>/sendMessage")
+        r"(?:(?<=/bot)|(?<![\w:]))(?P<secret>\d{8,10}:[A-Za-z0-9_\-]{35})(?![A-Za-z0-9_\-])",
         "Telegram bot token (bot id : 35 characters)",
         (":",),
         (f"TELEGRAM_TOKEN={F(DIGITS, 10, 'tg')}:AA{F(URLSAFE, 33, 'tg2')}",),
@@ -1432,7 +1443,7 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
         "openai-api-key",
         "ai",
         _L
-        + r"(?P<secret>sk-(?!ant-)(?:(?:proj|svcacct|admin)-)?(?:[A-Za-z0-9_\-]{16,}T3BlbkFJ[A-Za-z0-9_\-]{16,}|[A-Za-z0-9_\-]{40,}))"  # noqa: E501
+        + r"(?P<secret>sk-(?!ant-)(?:(?:proj|svcacct|admin)-)?(?:[A-Za-z0-9_\-]{16,}T3BlbkFJ[A-Za-z0-9_\-]{16,}|[A-Za-z0-9_\-]{80,}|or-v1-[a-f0-9]{64}))"  # noqa: E501
         + _R,
         "OpenAI API key (sk-, sk-proj-, sk-svcacct-, sk-admin-)",
         ("sk-",),
@@ -1555,7 +1566,12 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
             f"Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ{F(ALNUM, 20, 'jwt')}.{F(URLSAFE, 43, 'jwt2')}",  # noqa: E501
             f"id_token=eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJuYW1lIjoi{F(ALNUM, 12, 'jwt3')}&state=x",
         ),
-        ("eyJAAAA.eyJBBB", "eyJBB.eyJCC.eyJDDDD"),
+        (
+            "eyJAAAA.eyJBBB",
+            "eyJBB.eyJCC.eyJDDDD",
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIn0",
+        ),
+        validator=v.jwt_shape,
     ),
     _d(
         "private-key-block",

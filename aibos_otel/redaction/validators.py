@@ -411,6 +411,7 @@ _PLACEHOLDER_WORDS = (
 )
 _PLACEHOLDER_RUNS = re.compile(r"x{5}|\*{4}|\#{4}|\.{4}|(?:^|[^a-z])your[_\- ]|insert[_\- ]")
 _ENV_REFERENCE = re.compile(r"\$[A-Z_]")
+_FILLERS = frozenset("xX*#.0-_ ")
 
 
 def is_placeholder(value: str) -> bool:
@@ -424,8 +425,12 @@ def is_placeholder(value: str) -> bool:
         return True  # <your-key>, %ENV_VAR%, {SumoAccessKey}, [PASSWORD]
     if any(word in lowered for word in _PLACEHOLDER_WORDS) or _PLACEHOLDER_RUNS.search(lowered):
         return True
-    # One character repeated over most of the value (e.g. 'AKIAXXXXXXXXXXXXXXXX').
-    return len(value) >= 8 and max(map(value.count, set(value))) / len(value) > 0.6
+    # A filler character over most of the value ('AKIAXXXXXXXXXXXXXXXX', 'sk_live_000000...');
+    # other repeated letters are left to the detectors ('AKIAZZZZZZZZZZZZZZZZ' is a valid key).
+    if len(value) < 8:
+        return False
+    top = max(set(value), key=value.count)
+    return top in _FILLERS and value.count(top) / len(value) > 0.6
 
 
 def no_placeholder(value: str) -> bool:
@@ -589,6 +594,24 @@ _PUBLIC_BLOB_PREFIXES = (
 )  # fmt: skip
 
 
+@functools.lru_cache(maxsize=1)
+def _vendor_prefixes() -> tuple[str, ...]:
+    """Literal prefixes (keywords of 4+ characters ending in a separator) of the vendor
+    token detectors, e.g. ``glptt-``, ``sk-proj-``, ``gr1348941``."""
+    from aibos_otel.redaction.catalogue_secrets import SECRET_DETECTORS
+
+    return (
+        *(
+            keyword
+            for detector in SECRET_DETECTORS
+            if detector.group != "generic"
+            for keyword in detector.keywords
+            if len(keyword) >= 4 and (keyword[-1] in "-_." or (keyword.isalnum() and len(keyword) >= 6))
+        ),
+        "sk-",
+    )
+
+
 @functools.lru_cache(maxsize=4096)
 def high_entropy_token(value: str) -> bool:
     """Validator for long tokens with no name or prefix: letters and digits, not a hex digest
@@ -598,6 +621,8 @@ def high_entropy_token(value: str) -> bool:
         return False
     if value.startswith(_PUBLIC_BLOB_PREFIXES):
         return False  # SSH public keys, subresource-integrity hashes, base64 images and archives
+    if value.lower().startswith(_vendor_prefixes()):
+        return False  # a vendor's shape: its own detector decides (a wrong length is a near miss)
     if not any(c.isdigit() for c in value) or not any(c.isalpha() for c in value):
         return False
     if _looks_like_words(value):
@@ -623,3 +648,21 @@ _PEM_LINES = re.compile(r"-----(?:BEGIN|END)[^-]*-----")
 def pem_body(value: str) -> bool:
     """A private-key block with a body (not just its BEGIN and END lines)."""
     return len(_PEM_LINES.sub("", value).strip()) >= 16
+
+
+def jwt_shape(value: str) -> bool:
+    """A token starting with ``eyJ`` (base64 of ``{"``) must have a header that decodes to a
+    JSON object; other ``ey...`` shapes are accepted on the pattern (as gitleaks does)."""
+    if not value.startswith("eyJ"):
+        return not is_placeholder(value)
+    import base64
+    import binascii
+    import json
+
+    header = value.split(".", 1)[0]
+    try:
+        decoded = base64.urlsafe_b64decode(header + "=" * (-len(header) % 4))
+        parsed = json.loads(decoded.decode("utf-8"))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(parsed, dict)
