@@ -301,3 +301,23 @@ def test_record_alerts_dedupe_on_the_message_shape_and_are_capped(
             [LogAlert(labels, {"channels": ["chat"]}, f"{word} failed", h.clock.now)], h.clock.now
         )
     assert len([a for a in h.alerts.snapshot() if a.rule == "log-alert"]) == 3
+
+
+def test_alert_texts_are_redacted_before_they_leave_the_monitor(h: Harness) -> None:
+    secret = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    labels = {"service_name": "api", "level": "error"}
+    h.alerts.log_alerts(
+        [
+            LogAlert(
+                labels,
+                {"severity": "critical", "channels": ["pager"]},
+                f"token {secret} rejected",
+                h.clock.now,
+            )
+        ],
+        h.clock.now,
+    )
+    payloads = [r["payload"] for r in h.store.query("SELECT payload FROM outbox")]
+    assert payloads
+    assert all(secret not in p for p in payloads)
+    assert any("[REDACTED:" in p for p in payloads)
