@@ -245,16 +245,15 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         "iban",
         "gdpr",
         "financial",
-        r"(?<![A-Za-z0-9])(?P<secret>[A-Za-z]{2}\d{2}(?:[ \-]?[A-Za-z0-9]{4}){2,7}"
-        r"(?:[ \-]?[A-Za-z0-9]{1,4})?)(?![A-Za-z0-9])",
-        "IBAN, any case (country length, BBAN shape and mod-97 checked)",
+        r"(?<![A-Za-z0-9])(?P<secret>[A-Z]{2}\d{2}(?:[ \-]?[A-Z0-9]{4}){2,7}"
+        r"(?:[ \-]?[A-Z0-9]{1,4})?)(?![A-Za-z0-9])",
+        "IBAN (country length, BBAN shape and mod-97 checked)",
         keywords=(),
         validator=v.iban,
         shrink=True,
         examples=(
             "beneficiary updated: iban=DE89 3704 0044 0532 0130 00 bic=DEUTDEFF",
             "payout_iban: GB82WEST12345698765432",
-            "iban: gb82 west 1234 5698 7654 32",
         ),
         negatives=("account field rejected: NL91 1BNA 0417 1643 00", "HR121001005186300016"),
         priority=70,
