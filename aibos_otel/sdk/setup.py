@@ -82,7 +82,12 @@ class Handle:
         deadline = time.monotonic() + timeout_millis / 1000
         ok = self.pipeline.force_flush(timeout_millis)
         remaining = max(0, int((deadline - time.monotonic()) * 1000))
-        return self.meter_provider.force_flush(remaining) and ok
+        try:
+            metrics_ok: bool = self.meter_provider.force_flush(remaining)
+        except Exception:  # the SDK raises when a reader fails or time ran out: report, don't crash
+            _internal.warning("aibos: self-metrics could not be flushed", exc_info=True)
+            metrics_ok = False
+        return metrics_ok and ok
 
     def shutdown(self, timeout: float | None = None) -> None:
         """Detach from logging, export what the deadline allows, and stop every worker.

@@ -188,3 +188,23 @@ def test_on_emit_marks_fatal_and_alert_annotated_records_urgent() -> None:
     finally:
         spy.shutdown_within(1)
     assert seen == [False, True, True, False]
+
+
+def test_force_flush_reports_a_failing_metrics_reader_instead_of_raising() -> None:
+    from opentelemetry.sdk.metrics.export import MetricReader
+
+    class BrokenReader(InMemoryMetricReader):
+        def force_flush(self, timeout_millis: float = 10_000) -> bool:
+            raise RuntimeError("collector said no")
+
+    assert issubclass(BrokenReader, MetricReader)
+    handle = aibos_otel.setup(
+        service_name="broken-metrics",
+        environment="development",
+        console=False,
+        redaction=False,
+        metric_readers=[BrokenReader()],
+    )
+    logging.getLogger("tests.broken").info("still fine")
+    assert handle.force_flush(2000) is False
+    handle.shutdown(timeout=1)
