@@ -38,6 +38,10 @@ COLLECTOR_EXTRAS: tuple[tuple[str, str], ...] = (
         "Authorization header value (SDK: strength-checked)",
     ),
     (
+        r"\bey[A-Za-z0-9_-]{15,}\.ey[A-Za-z0-9_-]{10,}(?:\.[A-Za-z0-9_-]*)?",
+        "JWT: base64url JSON header and payload, optional signature (SDK: shape-checked)",
+    ),
+    (
         r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----[\s\S]*?"
         r"(?:-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----|\z)",
         "PEM private key block, to its END line or the end of the value (SDK: validated)",
