@@ -335,26 +335,11 @@ def setup(
     ``metric_readers`` and ``extra_processors`` (run after the stages, beside the exporters)
     are for tests and advanced wiring.
     """
-    settings = resolve(
-        service_name=service_name,
-        service_version=service_version,
-        environment=environment,
-        level=level,
-        endpoint=endpoint,
-        protocol=protocol,
-        console=console,
-        capture_stdlib=capture_stdlib,
-        file_backup=file_backup,
-        redaction=redaction,
-        headers=headers,
-        compression=compression,
-        shutdown_timeout=shutdown_timeout,
-        resource_attributes=resource_attributes,
-        capture_exceptions=capture_exceptions,
-        capture_warnings=capture_warnings,
-        flush_on_sigterm=flush_on_sigterm,
-        spool=spool,
-    )
+    # Every keyword except the two wiring hooks is a setting: hand them to resolve() as given,
+    # so its signature stays the one list of settings.
+    options = dict(locals())
+    del options["metric_readers"], options["extra_processors"]
+    settings = resolve(**options)
     global _active
     with _setup_lock:
         if _active is not None:
