@@ -33,7 +33,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadableLogRecord, ReadWriteLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
@@ -138,12 +138,10 @@ class DeliveryProcessor(LogRecordProcessor):
 
     # -- producer side (the logging thread) -----------------------------------------------------
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
-        record = ReadableLogRecord(
-            log_record=log_record.log_record,
-            resource=log_record.resource,  # type: ignore[arg-type]
-            instrumentation_scope=log_record.instrumentation_scope,
-            limits=log_record.limits,
-        )
+        # Queued as is: nothing mutates a record after the pipeline, and every exporter reads
+        # only what ReadableLogRecord and ReadWriteLogRecord share (log_record, resource, scope,
+        # dropped_attributes). Building the frozen copy cost about 1 us on the logging thread.
+        record = cast(ReadableLogRecord, log_record)
         number = record.log_record.severity_number
         severity = severity_class(number.value if number is not None else 0)
         # FATAL and alert-annotated records page someone: they do not wait for the batch delay.
