@@ -133,17 +133,19 @@ def test_enforce_is_safe_while_a_service_writes_and_rotates(tmp_path: Path) -> N
                 errors.append(exc)
             time.sleep(0.001)
 
-    threads = [threading.Thread(target=enforcer) for _ in range(2)]
+    threads = [threading.Thread(target=enforcer, daemon=True) for _ in range(2)]
     for t in threads:
         t.start()
-    log = logging.getLogger("tests.busy")
-    for i in range(3000):
-        log.debug("debug line %d with some padding to fill files", i)
-        log.info("info line %d", i)
-    assert handle.force_flush(10_000)
-    stop.set()
-    for t in threads:
-        t.join()
+    try:
+        log = logging.getLogger("tests.busy")
+        for i in range(3000):
+            log.debug("debug line %d with some padding to fill files", i)
+            log.info("info line %d", i)
+        assert handle.force_flush(10_000)
+    finally:  # a failed assertion must not leave the enforcers spinning (they would block exit)
+        stop.set()
+        for t in threads:
+            t.join(5)
     handle.shutdown()
     assert errors == []
     enforce(tmp_path, now=time.time() + 31 * DAY)
