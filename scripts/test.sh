@@ -10,4 +10,6 @@ echo "== mypy --strict aibos_otel"
 .venv/bin/mypy
 echo "== pytest"
 # pytest exits 5 when it collected no test: set -e turns that into a failure, as it should be.
-.venv/bin/python -m pytest "$@"
+# The outer timeout turns a hang (say, a test thread that keeps the interpreter from exiting)
+# into a failure long before CI's own limit; per-test limits are pytest-timeout's (pyproject).
+timeout --kill-after=30s 40m .venv/bin/python -m pytest "$@"
