@@ -11,6 +11,8 @@ from pathlib import Path
 
 import grpc
 
+from tests.support.processes import aibos_up_argv
+
 from .conftest import free_port, http_json
 from .otlp_builders import exception_attrs, logs_request, record
 from .test_receiver import grpc_export
@@ -19,20 +21,7 @@ from .test_receiver import grpc_export
 def test_up_starts_serves_and_stops(tmp_path: Path) -> None:
     grpc_port, http_port, api_port = free_port(), free_port(), free_port()
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "aibos_otel.cli",
-            "up",
-            "--grpc-port",
-            str(grpc_port),
-            "--http-port",
-            str(http_port),
-            "--api-port",
-            str(api_port),
-            "--data-dir",
-            str(tmp_path / "d"),
-        ],
+        aibos_up_argv(grpc_port, http_port, api_port, tmp_path / "d"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

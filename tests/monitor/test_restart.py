@@ -6,13 +6,14 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import grpc
 import pytest
+
+from tests.support.processes import aibos_up_argv
 
 from .conftest import free_port, http_json
 from .fakes import Recorder
@@ -27,20 +28,7 @@ def start_monitor(data: Path, ports: tuple[int, int, int], slack_url: str) -> su
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIBOS_")}
     env["AIBOS_SLACK_WEBHOOK_URL"] = slack_url
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "aibos_otel.cli",
-            "up",
-            "--grpc-port",
-            str(grpc_port),
-            "--http-port",
-            str(http_port),
-            "--api-port",
-            str(api_port),
-            "--data-dir",
-            str(data),
-        ],
+        aibos_up_argv(grpc_port, http_port, api_port, data),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 from tests.support.otlp_receiver import GrpcReceiver, free_port, wait_for
+from tests.support.processes import aibos_up_argv
 
 
 def test_demo_logs_through_the_pipeline_to_file_backup_and_otlp(tmp_path: Path) -> None:
@@ -44,20 +45,7 @@ def test_demo_logs_through_the_pipeline_to_file_backup_and_otlp(tmp_path: Path) 
 def test_demo_against_the_monitor_shows_alerts_firing_and_an_error_group(tmp_path: Path) -> None:
     grpc_port, http_port, api_port = free_port(), free_port(), free_port()
     monitor = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "aibos_otel.cli",
-            "up",
-            "--grpc-port",
-            str(grpc_port),
-            "--http-port",
-            str(http_port),
-            "--api-port",
-            str(api_port),
-            "--data-dir",
-            str(tmp_path / "data"),
-        ],
+        aibos_up_argv(grpc_port, http_port, api_port, tmp_path / "data"),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
