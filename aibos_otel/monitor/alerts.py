@@ -68,6 +68,20 @@ class Alert:
     resolve_after_ns: int = 0  # log and error-group alerts resolve after this long without a new record
     silenced: bool = False
     stored: bool = field(default=False, compare=False)  # has a row in the store
+    # A rule alert's annotation templates, rendered with its current value by
+    # refresh_annotations() when the alert is read, stored or sent, not for every batch: the
+    # value moves with each batch, and rendering plus redaction then cost more than the batch's
+    # other alert work together.
+    templates: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    rendered_value: float | None = field(default=None, compare=False, repr=False)
+
+    def refresh_annotations(self) -> None:
+        """Render the annotation templates with the current value, if it changed."""
+        if self.templates and self.rendered_value != self.value:
+            self.annotations = {
+                k: redact_text(render(v, self.labels, self.value)) for k, v in self.templates.items()
+            }
+            self.rendered_value = self.value
 
     def data(self) -> str:
         """The JSON column."""
@@ -85,9 +99,10 @@ class Alert:
 
     def public(self) -> dict[str, Any]:
         """The API view."""
+        self.refresh_annotations()
         out = asdict(self)
-        out.pop("steps")
-        out.pop("stored")
+        for private in ("steps", "stored", "templates", "rendered_value"):
+            out.pop(private)
         out["channels_notified"] = sorted(out.pop("notified"))
         return out
 
@@ -207,20 +222,18 @@ class AlertManager:
             changed: list[Alert] = []
             seen: set[str] = set()
             for sample in samples:
-                labels = {**rule.labels, **sample.labels, "alertname": rule.name}
                 key = alert_key(rule.name, sample.labels)
                 seen.add(key)
                 alert = self.active.get(key)
                 if alert is None:
+                    labels = {**rule.labels, **sample.labels, "alertname": rule.name}
                     alert = self._new_alert(key, rule.name, labels, "rule", now_ns)
                     alert.for_ns = rule.for_ns
                     alert.steps = self._plan(rule.channels, rule.escalation_steps(), labels)
                     self.active[key] = alert
                 alert.value = sample.value
                 alert.last_seen_ns = now_ns
-                alert.annotations = {
-                    k: redact_text(render(v, labels, sample.value)) for k, v in rule.annotations.items()
-                }
+                alert.templates = rule.annotations
                 changed.append(alert)
             if complete:
                 warm = now_ns - self.started_ns >= self._range_ns.get(rule.name, 0)
@@ -430,6 +443,7 @@ class AlertManager:
             return
         with self.store.transaction() as db:
             for alert in to_write.values():
+                alert.refresh_annotations()
                 if alert.state == "inactive" and alert.fired_at_ns is None:
                     db.execute("DELETE FROM alerts WHERE id=?", (alert.id,))
                     continue
@@ -559,6 +573,8 @@ class AlertManager:
     def snapshot(self) -> list[Alert]:
         """Active alerts (pending and firing)."""
         with self._lock:
+            for alert in self.active.values():
+                alert.refresh_annotations()
             return sorted(self.active.values(), key=lambda a: a.active_at_ns, reverse=True)
 
 

@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import threading
 import time
-from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import attrgetter
 from typing import Protocol
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
 from aibos_otel.fingerprint import fingerprint as _fingerprint
 from aibos_otel.monitor.labels import LEVEL_BY_SEVERITY, level_for, resource_labels
-from aibos_otel.monitor.metrics import LATENCY_BOUNDS_NS, BatchCounts, DerivedMetrics
+from aibos_otel.monitor.metrics import BatchCounts, DerivedMetrics
 from aibos_otel.monitor.otlp import any_text, any_value
 from aibos_otel.monitor.redact import redact_text
 from aibos_otel.monitor.store import ErrorEvent, GroupChange, Store
@@ -33,6 +35,13 @@ STATUS_CODE_ERROR = 2
 
 
 _SCAN_FIRST = frozenset("ea")
+_SEVERITY = attrgetter("severity_number")
+_TIME = attrgetter("time_unix_nano")
+_OBSERVED_TIME = attrgetter("observed_time_unix_nano")
+_TRACE_ID_LENGTHS = frozenset((0, 16))
+_SPAN_ID_LENGTHS = frozenset((0, 8))
+_TRACE_ID = attrgetter("trace_id")
+_SPAN_ID = attrgetter("span_id")
 _WARN = 13  # first WARN severity number
 _N_SEVERITIES = len(LEVEL_BY_SEVERITY)
 _FINGERPRINT_CACHE: dict[tuple[str, str, str], str] = {}
@@ -100,6 +109,16 @@ class IngestResult:
     accepted: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What every record of one (resource, level) shares: its labels and the rules it feeds."""
+
+    labels: dict[str, str]
+    feeds: Sequence[RuleFeed]
+    level: str
+    is_error: bool
+
+
 @dataclass(slots=True)
 class _Exception:
     type: str = ""
@@ -123,14 +142,17 @@ class Ingestor:
     def ingest_logs(self, request: ExportLogsServiceRequest, raw: bytes | None = None) -> IngestResult:
         """Derive everything from one logs export request.
 
-        ``raw`` is the serialised request when the caller has it: if it does not contain
-        ``alert.``, no record can carry an alert annotation, and attributes of records below WARN
-        are not scanned at all (exceptions on TRACE..INFO records do not make error groups, as in
-        Sentry's logging integration).
+        Counting, id validation and the latency histogram run over whole scopes with C-level
+        iteration (``map`` over attribute getters); only records that can feed a rule, make an
+        error group or carry an alert get a Python step of their own. ``raw`` is the serialised
+        request when the caller has it: if it does not contain ``alert.``, no record can carry an
+        alert annotation, so records below WARN that feed no rule are only counted (exceptions on
+        TRACE..INFO records do not make error groups, as in Sentry's logging integration).
         """
         maybe_alerts = raw is None or b"alert." in raw
         receive_ns = self.clock()
         counts = BatchCounts()
+        by_service_level = counts.by_service_level
         errors: list[ErrorEvent] = []
         log_alerts: list[LogAlert] = []
         result = IngestResult()
@@ -140,65 +162,59 @@ class Ingestor:
                 service = base["service_name"]
                 environment = base.get("deployment_environment", "")
                 metric_service = self.metrics.service_label(service)
-                # per severity number: (labels, rule feeds, level, is error/fatal); built once
-                plans: dict[int, tuple[dict[str, str], Sequence[RuleFeed], str, bool]] = {}
-                level_counts_other: Counter[str] = Counter()
-                sev_counts = [0] * 32  # by severity number (clamped): cheaper than a dict per record
-                lat_buckets = counts.latency_buckets
-                lat_sum = 0
-                accepted = 0
+                plans: dict[int, _Plan] = {}  # by severity number; built once per resource
                 for sl in rl.scope_logs:
-                    for lr in sl.log_records:
-                        trace_id = lr.trace_id
-                        if (trace_id and len(trace_id) != 16) or len(lr.span_id) not in (0, 8):
-                            result.rejected += 1
-                            result.message = "trace_id must be 16 bytes and span_id 8 bytes (or empty)"
+                    records = list(sl.log_records)
+                    if not _all_ids_valid(records):
+                        valid = [lr for lr in records if _ids_valid(lr)]
+                        result.rejected += len(records) - len(valid)
+                        result.message = "trace_id must be 16 bytes and span_id 8 bytes (or empty)"
+                        records = valid
+                    if not records:
+                        continue
+                    result.accepted += len(records)
+                    severities = list(map(_SEVERITY, records))
+                    times = list(map(_TIME, records))
+                    if 0 in times:
+                        observed = map(_OBSERVED_TIME, records)
+                        times = [t or o for t, o in zip(times, observed, strict=True)]
+                    counts.observe_times(times, receive_ns)
+                    worked: set[int] = set()  # severities whose records need a step of their own
+                    for sev, n in Counter(severities).items():
+                        if not 0 < sev < _N_SEVERITIES:
+                            worked.add(sev)  # the level comes from the text, record by record
                             continue
-                        accepted += 1
-                        sev = lr.severity_number
-                        ts = lr.time_unix_nano or lr.observed_time_unix_nano
-                        if ts:
-                            lat = receive_ns - ts
-                            if lat > 0:
-                                lat_buckets[bisect_left(LATENCY_BOUNDS_NS, lat)] += 1
-                                lat_sum += lat
-                            else:
-                                lat_buckets[0] += 1
-                                ts = receive_ns  # a clock ahead of ours must not land in the future
-                        else:
-                            ts = receive_ns
                         plan = plans.get(sev)
                         if plan is None:
-                            level = level_for(sev, lr.severity_text)
-                            labels = dict(base, level=level)
-                            plan = (
-                                labels,
-                                self.rules.feeds_for(labels) if self.rules else (),
-                                level,
-                                level in ("error", "fatal"),
-                            )
-                            if 0 < sev < _N_SEVERITIES:
-                                plans[sev] = plan  # text-derived levels (sev 0) are not cached
-                        labels, feeds, level, is_error = plan
-                        if 0 < sev < _N_SEVERITIES:
-                            sev_counts[sev] += 1
-                        else:
-                            level_counts_other[level] += 1
+                            plan = plans[sev] = self._plan(base, LEVEL_BY_SEVERITY[sev])
+                        by_service_level[(metric_service, plan.level)] += n
+                        if maybe_alerts or sev >= _WARN or plan.feeds or plan.is_error:
+                            worked.add(sev)
+                    if not worked:
+                        continue  # the common case: INFO records in a batch without alert.*
+                    for lr, sev, t in compress(
+                        zip(records, severities, times, strict=True), map(worked.__contains__, severities)
+                    ):
+                        ts = t if 0 < t < receive_ns else receive_ns  # never in the future
+                        plan = plans.get(sev)
+                        if plan is None:
+                            plan = self._plan(base, level_for(sev, lr.severity_text))
+                            by_service_level[(metric_service, plan.level)] += 1
                         body: str | None = None
-                        if feeds:
+                        if plan.feeds:
                             body = any_text(lr.body)
-                            for feed in feeds:
+                            for feed in plan.feeds:
                                 feed.offer(body, ts)
-                        if not (maybe_alerts or sev >= _WARN or is_error):
-                            continue  # the common case: an INFO record in a batch without alert.*
+                        if not (maybe_alerts or sev >= _WARN or plan.is_error):
+                            continue
                         exc: _Exception | None = None
                         alert_attrs: dict[str, object] | None = None
                         attributes = lr.attributes
                         if attributes:
                             exc, alert_attrs = _scan_attributes(attributes)
-                            if exc is not None and sev < _WARN and level != "warn":
+                            if exc is not None and sev < _WARN and plan.level != "warn":
                                 exc = None
-                        if exc is not None or is_error:
+                        if exc is not None or plan.is_error:
                             if body is None:
                                 body = any_text(lr.body)
                             exc = exc or _Exception()
@@ -212,21 +228,14 @@ class Ingestor:
                                     stacktrace=exc.stacktrace,
                                     service=service,
                                     environment=environment,
-                                    trace_id=trace_id.hex(),
+                                    trace_id=lr.trace_id.hex(),
                                     time_ns=ts,
                                 )
                             )
                         if alert_attrs:
                             if body is None:
                                 body = any_text(lr.body)
-                            log_alerts.append(LogAlert(labels, alert_attrs, body, ts))
-                result.accepted += accepted
-                for sev_number, n in enumerate(sev_counts):
-                    if n:
-                        counts.by_service_level[(metric_service, LEVEL_BY_SEVERITY[sev_number])] += n
-                for level, n in level_counts_other.items():
-                    counts.by_service_level[(metric_service, level)] += n
-                counts.latency_sum_ns += lat_sum
+                            log_alerts.append(LogAlert(plan.labels, alert_attrs, body, ts))
             changes = self.store.record_errors(_redact_samples(errors)) if errors else []
             self.metrics.add_batch(counts, receive_ns / 1e9)
             if self.rules is not None:
@@ -237,6 +246,11 @@ class Ingestor:
                 if changes:
                     self.alerts.error_group_changes(changes, receive_ns)
         return result
+
+    def _plan(self, base: dict[str, str], level: str) -> _Plan:
+        labels = dict(base, level=level)
+        feeds = self.rules.feeds_for(labels) if self.rules else ()
+        return _Plan(labels, feeds, level, level in ("error", "fatal"))
 
     def ingest_traces(self, request: ExportTraceServiceRequest) -> IngestResult:
         """Error spans feed error groups; other spans are only counted."""
@@ -327,3 +341,15 @@ def _scan_attributes(attributes: Sequence[KeyValue]) -> tuple[_Exception | None,
             alert = alert or {}
             alert[key[6:]] = any_value(kv.value)
     return exc, alert
+
+
+def _all_ids_valid(records: Sequence[LogRecord]) -> bool:
+    """Whether every record's trace and span ids have a valid length (checked in C, not per step)."""
+    return (
+        set(map(len, map(_TRACE_ID, records))) <= _TRACE_ID_LENGTHS
+        and set(map(len, map(_SPAN_ID, records))) <= _SPAN_ID_LENGTHS
+    )
+
+
+def _ids_valid(record: LogRecord) -> bool:
+    return len(record.trace_id) in _TRACE_ID_LENGTHS and len(record.span_id) in _SPAN_ID_LENGTHS

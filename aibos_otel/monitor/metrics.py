@@ -12,7 +12,7 @@ import bisect
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
@@ -42,6 +42,27 @@ class BatchCounts:
             self.latency_sum_ns += latency_ns
         else:
             self.latency_buckets[0] += 1
+
+    def observe_times(self, times: Sequence[int], receive_ns: int) -> None:
+        """Add the latency ``receive_ns - t`` of every record timestamp ``t`` (0: none, skipped).
+
+        The same histogram as :meth:`observe_latency` per timestamp, computed from one sort and
+        one bisection per bucket bound, all in C: the ingest path calls this for every batch,
+        and a Python step per record was a tenth of its cost.
+        """
+        ordered = sorted(times)
+        first = bisect.bisect_right(ordered, 0)  # records without a timestamp
+        past_end = bisect.bisect_left(ordered, receive_ns, first)  # [first, past_end): latency > 0
+        buckets = self.latency_buckets
+        buckets[0] += len(ordered) - past_end  # a clock at or ahead of ours: latency 0
+        at_most_previous = 0
+        for i, bound in enumerate(LATENCY_BOUNDS_NS):
+            # latency <= bound  <=>  t >= receive_ns - bound
+            at_most = past_end - bisect.bisect_left(ordered, receive_ns - bound, first, past_end)
+            buckets[i] += at_most - at_most_previous
+            at_most_previous = at_most
+        buckets[-1] += past_end - first - at_most_previous
+        self.latency_sum_ns += receive_ns * (past_end - first) - sum(ordered[first:past_end])
 
 
 class DerivedMetrics(Collector):

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 MAX_TRACE_IDS = 10
+MAX_CACHED_GROUPS = 10_000
 MAX_LIST_VALUES = 20
 SAMPLE_STACK_LIMIT = 16_384
 
@@ -112,6 +113,19 @@ class _GroupDelta:
     trace_ids: list[str] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class _GroupRow:
+    """The columns of an ``error_groups`` row that an update merges into (decoded)."""
+
+    count: int
+    first_seen_ns: int
+    last_seen_ns: int
+    services: list[str]
+    environments: list[str]
+    trace_ids: list[str]
+    status: str
+
+
 @dataclass(frozen=True, slots=True)
 class GroupChange:
     """A group that is new, or seen again after it was resolved (a regression)."""
@@ -144,6 +158,10 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
+        # Write-through copy of the error_groups rows that ingest merges into: each batch then
+        # updates its groups without reading and JSON-decoding them first. This store is the
+        # table's only writer; entries are dropped when a group is resolved or pruned.
+        self._groups: dict[str, _GroupRow] = {}
         self.migrate()
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -192,6 +210,7 @@ class Store:
         ``keep_ns``, and error groups not seen for ``error_groups_keep_ns`` (0: keep forever)."""
         cutoff = now_ns - keep_ns
         with self.transaction() as db:
+            self._groups.clear()
             groups = 0
             if error_groups_keep_ns:
                 groups = db.execute(
@@ -226,13 +245,18 @@ class Store:
         with self.transaction() as db:
             for fp, d in deltas.items():
                 ev = d.event
-                row = db.execute(
-                    "SELECT count, first_seen_ns, last_seen_ns, services, environments, trace_ids, status "
-                    "FROM error_groups WHERE fingerprint=?",
-                    (fp,),
-                ).fetchone()
                 stack = ev.stacktrace[:SAMPLE_STACK_LIMIT]
+                row = self._group_row(db, fp)
                 if row is None:
+                    row = _GroupRow(
+                        d.count,
+                        d.first_ns,
+                        d.last_ns,
+                        sorted(d.services)[:MAX_LIST_VALUES],
+                        sorted(d.environments)[:MAX_LIST_VALUES],
+                        d.trace_ids[-MAX_TRACE_IDS:],
+                        "open",
+                    )
                     db.execute(
                         "INSERT INTO error_groups (fingerprint, exc_type, message, stacktrace, count, "
                         "first_seen_ns, last_seen_ns, services, environments, trace_ids) "
@@ -242,39 +266,37 @@ class Store:
                             ev.exc_type,
                             ev.message,
                             stack,
-                            d.count,
-                            d.first_ns,
-                            d.last_ns,
-                            json.dumps(sorted(d.services)[:MAX_LIST_VALUES]),
-                            json.dumps(sorted(d.environments)[:MAX_LIST_VALUES]),
-                            json.dumps(d.trace_ids[-MAX_TRACE_IDS:]),
+                            row.count,
+                            row.first_seen_ns,
+                            row.last_seen_ns,
+                            json.dumps(row.services),
+                            json.dumps(row.environments),
+                            json.dumps(row.trace_ids),
                         ),
                     )
+                    self._remember(fp, row)
                     changes.append(
                         GroupChange(fp, "new", ev.exc_type, ev.message, ev.service, ev.environment)
                     )
                     continue
-                regressed = row["status"] == "resolved"
-                newer = d.last_ns >= row["last_seen_ns"]
+                regressed = row.status == "resolved"
+                newer = d.last_ns >= row.last_seen_ns
+                services = _merge_list(row.services, sorted(d.services), MAX_LIST_VALUES)
+                environments = _merge_list(row.environments, sorted(d.environments), MAX_LIST_VALUES)
                 db.execute(
-                    "UPDATE error_groups SET count=count+?, first_seen_ns=?, last_seen_ns=?, services=?, "
-                    "environments=?, trace_ids=?, status='open', resolved_at_ns=NULL, "
+                    "UPDATE error_groups SET count=count+?, first_seen_ns=?, last_seen_ns=?, "
+                    "services=COALESCE(?, services), environments=COALESCE(?, environments), "
+                    "trace_ids=?, status='open', resolved_at_ns=NULL, "
                     "regressions=regressions+?, exc_type=CASE WHEN ? THEN ? ELSE exc_type END, "
                     "message=CASE WHEN ? THEN ? ELSE message END, "
                     "stacktrace=CASE WHEN ? THEN ? ELSE stacktrace END WHERE fingerprint=?",
                     (
                         d.count,
-                        min(row["first_seen_ns"], d.first_ns),
-                        max(row["last_seen_ns"], d.last_ns),
-                        json.dumps(
-                            _merge_list(json.loads(row["services"]), sorted(d.services), MAX_LIST_VALUES)
-                        ),
-                        json.dumps(
-                            _merge_list(
-                                json.loads(row["environments"]), sorted(d.environments), MAX_LIST_VALUES
-                            )
-                        ),
-                        json.dumps(_merge_list(json.loads(row["trace_ids"]), d.trace_ids, MAX_TRACE_IDS)),
+                        min(row.first_seen_ns, d.first_ns),
+                        max(row.last_seen_ns, d.last_ns),
+                        None if services == row.services else json.dumps(services),
+                        None if environments == row.environments else json.dumps(environments),
+                        json.dumps(_merge_list(row.trace_ids, d.trace_ids, MAX_TRACE_IDS)),
                         1 if regressed else 0,
                         newer,
                         ev.exc_type,
@@ -285,11 +307,49 @@ class Store:
                         fp,
                     ),
                 )
+                self._remember(
+                    fp,
+                    _GroupRow(
+                        row.count + d.count,
+                        min(row.first_seen_ns, d.first_ns),
+                        max(row.last_seen_ns, d.last_ns),
+                        services,
+                        environments,
+                        _merge_list(row.trace_ids, d.trace_ids, MAX_TRACE_IDS),
+                        "open",
+                    ),
+                )
                 if regressed:
                     changes.append(
                         GroupChange(fp, "regression", ev.exc_type, ev.message, ev.service, ev.environment)
                     )
         return changes
+
+    def _group_row(self, db: sqlite3.Connection, fingerprint: str) -> _GroupRow | None:
+        row = self._groups.get(fingerprint)
+        if row is not None:
+            return row
+        found = db.execute(
+            "SELECT count, first_seen_ns, last_seen_ns, services, environments, trace_ids, status "
+            "FROM error_groups WHERE fingerprint=?",
+            (fingerprint,),
+        ).fetchone()
+        if found is None:
+            return None
+        return _GroupRow(
+            found["count"],
+            found["first_seen_ns"],
+            found["last_seen_ns"],
+            json.loads(found["services"]),
+            json.loads(found["environments"]),
+            json.loads(found["trace_ids"]),
+            found["status"],
+        )
+
+    def _remember(self, fingerprint: str, row: _GroupRow) -> None:
+        if len(self._groups) >= MAX_CACHED_GROUPS and fingerprint not in self._groups:
+            self._groups.clear()
+        self._groups[fingerprint] = row
 
     def error_groups(self, *, limit: int = 100, status: str | None = None) -> list[dict[str, Any]]:
         """Groups, most recently seen first."""
@@ -310,6 +370,7 @@ class Store:
     def resolve_error_group(self, fingerprint: str, now_ns: int) -> bool:
         """Mark a group resolved; the next occurrence is a regression. False if unknown."""
         with self.transaction() as db:
+            self._groups.pop(fingerprint, None)
             cur = db.execute(
                 "UPDATE error_groups SET status='resolved', resolved_at_ns=? WHERE fingerprint=?",
                 (now_ns, fingerprint),

@@ -106,6 +106,10 @@ def test_pending_then_firing_then_resolved(h: Harness) -> None:
     assert h.sent() == [("chat", "firing", "slow-burn")]
     (alert,) = h.alerts.snapshot()
     assert alert.annotations["summary"] == "api has 8 errors" and alert.labels["severity"] == "warning"
+    h.log("error", n=2)  # the value moves while the state stays: the annotation follows it
+    (alert,) = h.alerts.snapshot()
+    assert alert.annotations["summary"] == "api has 10 errors"
+    assert alert.public()["annotations"]["summary"] == "api has 10 errors"
     h.tick(11)  # the window emptied
     assert h.states() == {}
     assert h.sent()[-1] == ("chat", "resolved", "slow-burn")
