@@ -11,7 +11,15 @@ if ! command -v uv >/dev/null 2>&1 || [[ "$(uv --version 2>/dev/null)" != "uv ${
     python3 -m pip install --quiet --disable-pip-version-check "uv==${UV_VERSION}" >&2
 fi
 export UV_PYTHON_DOWNLOADS=never
-uv sync --locked --all-extras --quiet >&2
+# The monitor's optional Rust scan (native/) builds with Cargo; its target directory lives outside
+# the repository so a fresh clone on a warm machine rebuilds in seconds.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/aibos-otel/cargo-target}"
+if command -v cargo >/dev/null 2>&1; then
+    uv sync --locked --all-extras --quiet >&2
+else
+    echo "setup: no cargo on PATH: the monitor runs its pure-Python scan (slower ingest)" >&2
+    uv sync --locked --all-extras --no-install-package aibos-otel-native --quiet >&2
+fi
 
 if [[ "${1:-}" == "--all" ]]; then
     bash scripts/install-debian-packages.sh >&2

@@ -11,37 +11,27 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from itertools import compress
-from operator import attrgetter
 from typing import Protocol
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
-from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
 from aibos_otel.fingerprint import fingerprint as _fingerprint
 from aibos_otel.monitor.labels import LEVEL_BY_SEVERITY, level_for, resource_labels
 from aibos_otel.monitor.metrics import BatchCounts, DerivedMetrics
 from aibos_otel.monitor.otlp import any_text, any_value
 from aibos_otel.monitor.redact import redact_text
+from aibos_otel.monitor.scan import scan_logs
 from aibos_otel.monitor.store import ErrorEvent, GroupChange, Store
 
 STATUS_CODE_ERROR = 2
 
 
 _SCAN_FIRST = frozenset("ea")
-_SEVERITY = attrgetter("severity_number")
-_TIME = attrgetter("time_unix_nano")
-_OBSERVED_TIME = attrgetter("observed_time_unix_nano")
-_TRACE_ID_LENGTHS = frozenset((0, 16))
-_SPAN_ID_LENGTHS = frozenset((0, 8))
-_TRACE_ID = attrgetter("trace_id")
-_SPAN_ID = attrgetter("span_id")
 _WARN = 13  # first WARN severity number
 _N_SEVERITIES = len(LEVEL_BY_SEVERITY)
 _FINGERPRINT_CACHE: dict[tuple[str, str, str], str] = {}
@@ -117,6 +107,8 @@ class _Plan:
     feeds: Sequence[RuleFeed]
     level: str
     is_error: bool
+    warn_or_above: bool
+    """Exceptions on records of this level make error groups (not on TRACE..INFO, as in Sentry)."""
 
 
 @dataclass(slots=True)
@@ -138,18 +130,18 @@ class Ingestor:
     clock: Callable[[], int] = time.time_ns
     lock: threading.Lock = field(default_factory=threading.Lock)
     """Held while a batch is derived; the periodic evaluation takes it too."""
+    native_scan: bool = True
+    """Use the Rust scan when it is installed (tests turn it off to check both give one answer)."""
 
     def ingest_logs(self, request: ExportLogsServiceRequest, raw: bytes | None = None) -> IngestResult:
         """Derive everything from one logs export request.
 
-        Counting, id validation and the latency histogram run over whole scopes with C-level
-        iteration (``map`` over attribute getters); only records that can feed a rule, make an
-        error group or carry an alert get a Python step of their own. ``raw`` is the serialised
-        request when the caller has it: if it does not contain ``alert.``, no record can carry an
-        alert annotation, so records below WARN that feed no rule are only counted (exceptions on
-        TRACE..INFO records do not make error groups, as in Sentry's logging integration).
+        :func:`aibos_otel.monitor.scan.scan_logs` counts every record and finds the few that need
+        a step of their own: records that feed a rule, WARN and above (error groups; exceptions on
+        TRACE..INFO records do not make error groups, as in Sentry's logging integration), and
+        records with ``alert.*`` attributes. ``raw`` is the serialised request when the caller has
+        it (the scan reads it).
         """
-        maybe_alerts = raw is None or b"alert." in raw
         receive_ns = self.clock()
         counts = BatchCounts()
         by_service_level = counts.by_service_level
@@ -157,85 +149,91 @@ class Ingestor:
         log_alerts: list[LogAlert] = []
         result = IngestResult()
         with self.lock:
-            for rl in request.resource_logs:
-                base = resource_labels((kv.key, any_value(kv.value)) for kv in rl.resource.attributes)
-                service = base["service_name"]
-                environment = base.get("deployment_environment", "")
-                metric_service = self.metrics.service_label(service)
-                plans: dict[int, _Plan] = {}  # by severity number; built once per resource
-                for sl in rl.scope_logs:
-                    records = list(sl.log_records)
-                    if not _all_ids_valid(records):
-                        valid = [lr for lr in records if _ids_valid(lr)]
-                        result.rejected += len(records) - len(valid)
-                        result.message = "trace_id must be 16 bytes and span_id 8 bytes (or empty)"
-                        records = valid
-                    if not records:
+            scans = scan_logs(request, raw, receive_ns, counts, use_native=self.native_scan)
+            resource_index = -1
+            service = environment = metric_service = ""
+            base: dict[str, str] = {}
+            plans: dict[int, _Plan] = {}  # by severity number; built once per resource
+            for scan in scans:
+                rl = request.resource_logs[scan.resource]
+                if scan.resource != resource_index:
+                    resource_index = scan.resource
+                    base = resource_labels((kv.key, any_value(kv.value)) for kv in rl.resource.attributes)
+                    service = base["service_name"]
+                    environment = base.get("deployment_environment", "")
+                    metric_service = self.metrics.service_label(service)
+                    plans = {}
+                if scan.rejected:
+                    result.rejected += scan.rejected
+                    result.message = "trace_id must be 16 bytes and span_id 8 bytes (or empty)"
+                worked: list[int] = []  # indices of the records that need a step of their own
+                for sev, indices in scan.by_severity.items():
+                    result.accepted += len(indices)
+                    if not 0 < sev < _N_SEVERITIES:
+                        worked += indices  # the level comes from the text, record by record
                         continue
-                    result.accepted += len(records)
-                    severities = list(map(_SEVERITY, records))
-                    times = list(map(_TIME, records))
-                    if 0 in times:
-                        observed = map(_OBSERVED_TIME, records)
-                        times = [t or o for t, o in zip(times, observed, strict=True)]
-                    counts.observe_times(times, receive_ns)
-                    worked: set[int] = set()  # severities whose records need a step of their own
-                    for sev, n in Counter(severities).items():
-                        if not 0 < sev < _N_SEVERITIES:
-                            worked.add(sev)  # the level comes from the text, record by record
-                            continue
-                        plan = plans.get(sev)
-                        if plan is None:
-                            plan = plans[sev] = self._plan(base, LEVEL_BY_SEVERITY[sev])
-                        by_service_level[(metric_service, plan.level)] += n
-                        if maybe_alerts or sev >= _WARN or plan.feeds or plan.is_error:
-                            worked.add(sev)
-                    if not worked:
-                        continue  # the common case: INFO records in a batch without alert.*
-                    for lr, sev, t in compress(
-                        zip(records, severities, times, strict=True), map(worked.__contains__, severities)
-                    ):
-                        ts = t if 0 < t < receive_ns else receive_ns  # never in the future
-                        plan = plans.get(sev)
-                        if plan is None:
-                            plan = self._plan(base, level_for(sev, lr.severity_text))
-                            by_service_level[(metric_service, plan.level)] += 1
-                        body: str | None = None
-                        if plan.feeds:
+                    plan = plans.get(sev)
+                    if plan is None:
+                        plan = plans[sev] = self._plan(base, LEVEL_BY_SEVERITY[sev])
+                    by_service_level[(metric_service, plan.level)] += len(indices)
+                    if plan.feeds or plan.is_error or scan.alerts is None:
+                        worked += indices
+                    elif sev >= _WARN and scan.exceptions is None:
+                        worked += indices  # any of them may carry an exception
+                if scan.alerts:
+                    worked += scan.alerts
+                if scan.exceptions:
+                    worked += scan.exceptions
+                if not worked:
+                    continue  # the common case: INFO records without alert.*, feeding no rule
+                alert_set = None if scan.alerts is None else set(scan.alerts)
+                exception_set = None if scan.exceptions is None else set(scan.exceptions)
+                records = rl.scope_logs[scan.scope].log_records
+                for i in sorted(set(worked)):
+                    lr = records[i]
+                    sev = lr.severity_number
+                    t = lr.time_unix_nano or lr.observed_time_unix_nano
+                    ts = t if 0 < t < receive_ns else receive_ns  # never in the future
+                    plan = plans.get(sev)
+                    if plan is None:
+                        plan = self._plan(base, level_for(sev, lr.severity_text))
+                        by_service_level[(metric_service, plan.level)] += 1
+                    body: str | None = None
+                    if plan.feeds:
+                        body = any_text(lr.body)
+                        for feed in plan.feeds:
+                            feed.offer(body, ts)
+                    maybe_alert = alert_set is None or i in alert_set
+                    if not (maybe_alert or plan.warn_or_above):
+                        continue
+                    exc: _Exception | None = None
+                    alert_attrs: dict[str, object] | None = None
+                    if maybe_alert or exception_set is None or i in exception_set:
+                        exc, alert_attrs = _scan_attributes(lr.attributes)
+                        if exc is not None and not plan.warn_or_above:
+                            exc = None
+                    if exc is not None or plan.is_error:
+                        if body is None:
                             body = any_text(lr.body)
-                            for feed in plan.feeds:
-                                feed.offer(body, ts)
-                        if not (maybe_alerts or sev >= _WARN or plan.is_error):
-                            continue
-                        exc: _Exception | None = None
-                        alert_attrs: dict[str, object] | None = None
-                        attributes = lr.attributes
-                        if attributes:
-                            exc, alert_attrs = _scan_attributes(attributes)
-                            if exc is not None and sev < _WARN and plan.level != "warn":
-                                exc = None
-                        if exc is not None or plan.is_error:
-                            if body is None:
-                                body = any_text(lr.body)
-                            exc = exc or _Exception()
-                            message = exc.message or body
-                            errors.append(
-                                ErrorEvent(
-                                    fingerprint=exc.fingerprint
-                                    or compute_fingerprint(exc.type, exc.stacktrace, message),
-                                    exc_type=exc.type,
-                                    message=message,
-                                    stacktrace=exc.stacktrace,
-                                    service=service,
-                                    environment=environment,
-                                    trace_id=lr.trace_id.hex(),
-                                    time_ns=ts,
-                                )
+                        exc = exc or _Exception()
+                        message = exc.message or body
+                        errors.append(
+                            ErrorEvent(
+                                fingerprint=exc.fingerprint
+                                or compute_fingerprint(exc.type, exc.stacktrace, message),
+                                exc_type=exc.type,
+                                message=message,
+                                stacktrace=exc.stacktrace,
+                                service=service,
+                                environment=environment,
+                                trace_id=lr.trace_id.hex(),
+                                time_ns=ts,
                             )
-                        if alert_attrs:
-                            if body is None:
-                                body = any_text(lr.body)
-                            log_alerts.append(LogAlert(plan.labels, alert_attrs, body, ts))
+                        )
+                    if alert_attrs:
+                        if body is None:
+                            body = any_text(lr.body)
+                        log_alerts.append(LogAlert(plan.labels, alert_attrs, body, ts))
             changes = self.store.record_errors(_redact_samples(errors)) if errors else []
             self.metrics.add_batch(counts, receive_ns / 1e9)
             if self.rules is not None:
@@ -250,7 +248,7 @@ class Ingestor:
     def _plan(self, base: dict[str, str], level: str) -> _Plan:
         labels = dict(base, level=level)
         feeds = self.rules.feeds_for(labels) if self.rules else ()
-        return _Plan(labels, feeds, level, level in ("error", "fatal"))
+        return _Plan(labels, feeds, level, level in ("error", "fatal"), level in ("warn", "error", "fatal"))
 
     def ingest_traces(self, request: ExportTraceServiceRequest) -> IngestResult:
         """Error spans feed error groups; other spans are only counted."""
@@ -341,15 +339,3 @@ def _scan_attributes(attributes: Sequence[KeyValue]) -> tuple[_Exception | None,
             alert = alert or {}
             alert[key[6:]] = any_value(kv.value)
     return exc, alert
-
-
-def _all_ids_valid(records: Sequence[LogRecord]) -> bool:
-    """Whether every record's trace and span ids have a valid length (checked in C, not per step)."""
-    return (
-        set(map(len, map(_TRACE_ID, records))) <= _TRACE_ID_LENGTHS
-        and set(map(len, map(_SPAN_ID, records))) <= _SPAN_ID_LENGTHS
-    )
-
-
-def _ids_valid(record: LogRecord) -> bool:
-    return len(record.trace_id) in _TRACE_ID_LENGTHS and len(record.span_id) in _SPAN_ID_LENGTHS

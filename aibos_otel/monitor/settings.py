@@ -30,7 +30,7 @@ class MonitorSettings:
     bearer_token: str | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None
-    grpc_workers: int = 8
+    grpc_workers: int = 2
     tick_seconds: float = 1.0
     metrics_otlp_endpoint: str | None = None
     metrics_otlp_interval: float = 15.0
