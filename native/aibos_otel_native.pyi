@@ -2,6 +2,12 @@
 
 def scan_logs(
     raw: bytes, receive_ns: int, bounds: list[int]
-) -> tuple[list[tuple[int, int, dict[int, list[int]], list[int], list[int], int]], list[int], int]:
+) -> tuple[
+    list[
+        tuple[int, int, dict[int, list[int]], list[int], dict[int, tuple[str, str, str, str] | None], int]
+    ],
+    list[int],
+    int,
+]:
     """Scan an ``ExportLogsServiceRequest``: per scope ``(resource, scope, by_severity, alert
-    indices, exception indices, rejected)``, then the latency buckets and the latency sum."""
+    indices, exceptions, rejected)``, then the latency buckets and the latency sum."""

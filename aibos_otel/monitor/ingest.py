@@ -19,6 +19,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from aibos_otel.fingerprint import fingerprint as _fingerprint
 from aibos_otel.monitor.labels import LEVEL_BY_SEVERITY, level_for, resource_labels
@@ -73,6 +74,9 @@ class RuleFeed(Protocol):
 class RuleSink(Protocol):
     """What the ingest path needs from the rule engine."""
 
+    generation: int
+    """Changes when feeds handed out before may no longer count (the ingest path's cache drops them)."""
+
     def feeds_for(self, labels: dict[str, str]) -> Sequence[RuleFeed]:
         """The rules whose stream selector matches ``labels`` (cached by the engine)."""
 
@@ -112,6 +116,20 @@ class _Plan:
 
 
 @dataclass(slots=True)
+class _Resource:
+    """What every batch from one resource (by its attributes) shares; cached across batches."""
+
+    base: dict[str, str]
+    service: str
+    environment: str
+    metric_service: str
+    plans: dict[int, _Plan] = field(default_factory=dict)  # by severity number
+
+
+_RESOURCE_CACHE_SIZE = 1024
+
+
+@dataclass(slots=True)
 class _Exception:
     type: str = ""
     message: str = ""
@@ -132,6 +150,8 @@ class Ingestor:
     """Held while a batch is derived; the periodic evaluation takes it too."""
     native_scan: bool = True
     """Use the Rust scan when it is installed (tests turn it off to check both give one answer)."""
+    _resources: dict[bytes, _Resource] = field(default_factory=dict, repr=False)
+    _rules_generation: int = -1
 
     def ingest_logs(self, request: ExportLogsServiceRequest, raw: bytes | None = None) -> IngestResult:
         """Derive everything from one logs export request.
@@ -150,19 +170,18 @@ class Ingestor:
         result = IngestResult()
         with self.lock:
             scans = scan_logs(request, raw, receive_ns, counts, use_native=self.native_scan)
+            if self.rules is not None and self.rules.generation != self._rules_generation:
+                self._resources.clear()  # their plans hold rule feeds that may have been dropped
+                self._rules_generation = self.rules.generation
             resource_index = -1
-            service = environment = metric_service = ""
-            base: dict[str, str] = {}
-            plans: dict[int, _Plan] = {}  # by severity number; built once per resource
+            resource: _Resource | None = None
             for scan in scans:
                 rl = request.resource_logs[scan.resource]
-                if scan.resource != resource_index:
+                if resource is None or scan.resource != resource_index:
                     resource_index = scan.resource
-                    base = resource_labels((kv.key, any_value(kv.value)) for kv in rl.resource.attributes)
-                    service = base["service_name"]
-                    environment = base.get("deployment_environment", "")
-                    metric_service = self.metrics.service_label(service)
-                    plans = {}
+                    resource = self._resource(rl.resource)
+                base, service, environment = resource.base, resource.service, resource.environment
+                metric_service, plans = resource.metric_service, resource.plans
                 if scan.rejected:
                     result.rejected += scan.rejected
                     result.message = "trace_id must be 16 bytes and span_id 8 bytes (or empty)"
@@ -182,12 +201,12 @@ class Ingestor:
                         worked += indices  # any of them may carry an exception
                 if scan.alerts:
                     worked += scan.alerts
-                if scan.exceptions:
-                    worked += scan.exceptions
+                exceptions = scan.exceptions
+                if exceptions:
+                    worked += exceptions.keys()
                 if not worked:
                     continue  # the common case: INFO records without alert.*, feeding no rule
                 alert_set = None if scan.alerts is None else set(scan.alerts)
-                exception_set = None if scan.exceptions is None else set(scan.exceptions)
                 records = rl.scope_logs[scan.scope].log_records
                 for i in sorted(set(worked)):
                     lr = records[i]
@@ -208,10 +227,13 @@ class Ingestor:
                         continue
                     exc: _Exception | None = None
                     alert_attrs: dict[str, object] | None = None
-                    if maybe_alert or exception_set is None or i in exception_set:
+                    if maybe_alert or exceptions is None:
                         exc, alert_attrs = _scan_attributes(lr.attributes)
-                        if exc is not None and not plan.warn_or_above:
-                            exc = None
+                    elif i in exceptions:
+                        texts = exceptions[i]
+                        exc = _Exception(*texts) if texts is not None else _scan_attributes(lr.attributes)[0]
+                    if exc is not None and not plan.warn_or_above:
+                        exc = None
                     if exc is not None or plan.is_error:
                         if body is None:
                             body = any_text(lr.body)
@@ -244,6 +266,19 @@ class Ingestor:
                 if changes:
                     self.alerts.error_group_changes(changes, receive_ns)
         return result
+
+    def _resource(self, resource: Resource) -> _Resource:
+        key = resource.SerializeToString(deterministic=True)
+        found = self._resources.get(key)
+        if found is None:
+            base = resource_labels((kv.key, any_value(kv.value)) for kv in resource.attributes)
+            service = base["service_name"]
+            if len(self._resources) >= _RESOURCE_CACHE_SIZE:
+                self._resources.clear()
+            found = self._resources[key] = _Resource(
+                base, service, base.get("deployment_environment", ""), self.metrics.service_label(service)
+            )
+        return found
 
     def _plan(self, base: dict[str, str], level: str) -> _Plan:
         labels = dict(base, level=level)

@@ -240,6 +240,9 @@ class RuleEngine:
         self.rules = [CompiledRule(r, max_series) for r in rules if r.enabled]
         self._on_samples = on_samples
         self._feeds: dict[LabelKey, list[Feed]] = {}
+        self.generation = 0
+        """Moves whenever feeds handed out by :meth:`feeds_for` may have been dropped: callers
+        that keep feeds across batches drop theirs when it changes."""
         self._max_cached = 50_000
 
     def feeds_for(self, labels: dict[str, str]) -> Sequence[Feed]:
@@ -258,6 +261,7 @@ class RuleEngine:
                 out.append(Feed(rule, found[0], found[1]))
         if len(self._feeds) >= self._max_cached:
             self._feeds.clear()
+            self.generation += 1
         self._feeds[key] = out
         return out
 
@@ -279,7 +283,8 @@ class RuleEngine:
             results[rule.rule.name] = samples
             self._on_samples(rule.rule, samples, now_ns, True)
         # dropped groups invalidate cached feeds
-        self._feeds = {
-            k: v for k, v in self._feeds.items() if v is None or all(f.gkey in f.rule.groups for f in v)
-        }
+        kept = {k: v for k, v in self._feeds.items() if v is None or all(f.gkey in f.rule.groups for f in v)}
+        if len(kept) != len(self._feeds):
+            self.generation += 1
+        self._feeds = kept
         return results

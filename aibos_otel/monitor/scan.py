@@ -10,7 +10,7 @@ Two implementations give the same answer:
 
 - ``aibos_otel_native.scan_logs`` (the optional ``native/`` Rust extension) walks the request's
   protobuf bytes once, after upb has decoded and so validated them; it also tells which
-  records carry ``alert.*`` and ``exception.*`` attributes.
+  records carry ``alert.*`` attributes and hands over the ``exception.*`` strings.
 - The pure-Python scan below uses C-level passes (``map`` over attribute getters) over the
   decoded message. It cannot afford to look at attributes, so it reports them as unknown
   (``None``) and the ingest path scans the attributes of every record it steps through.
@@ -48,6 +48,9 @@ _SPAN_ID_LENGTHS = frozenset((0, 8))
 _BOUNDS = list(LATENCY_BOUNDS_NS)
 
 
+ExceptionTexts = tuple[str, str, str, str]
+
+
 @dataclass(slots=True)
 class ScopeScan:
     """One ``ScopeLogs`` of the request: ``request.resource_logs[resource].scope_logs[scope]``."""
@@ -58,8 +61,10 @@ class ScopeScan:
     """Severity number -> indices of its records (valid ids only), in order."""
     alerts: list[int] | None
     """Indices of records with ``alert.*`` attributes; ``None``: not known, any record may."""
-    exceptions: list[int] | None
-    """Indices of records with ``exception.*`` attributes; ``None``: not known."""
+    exceptions: dict[int, ExceptionTexts | None] | None
+    """Index of each record with ``exception.*`` attributes -> its ``exception.type``, ``.message``,
+    ``.stacktrace`` and ``.fingerprint`` ("" when absent), or ``None`` when one of them is not a
+    plain string (the ingest path then reads the attributes itself); ``None``: not known."""
     rejected: int
     """Records left out because their trace or span id has an invalid length."""
 

@@ -16,6 +16,7 @@ paths; the test suite runs every catalogue example through both.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -350,6 +351,8 @@ def _load_cached(hyperscan: Any, key: str) -> tuple[Any, list[int], list[int]] |
         database = hyperscan.loadb(blob, hyperscan.HS_MODE_BLOCK) if blob else None
     except Exception:  # missing, stale, truncated or from another platform: compile instead
         return None
+    with contextlib.suppress(OSError):
+        os.utime(directory / f"hs-{key}.db")  # recently used: kept by the pruning in _store_cached
     return database, list(meta["fallback"]), list(meta["ids"])
 
 
@@ -365,8 +368,27 @@ def _store_cached(hyperscan: Any, key: str, database: Any, fallback: list[int], 
             temporary = final.with_name(f"{final.name}.{os.getpid()}.tmp")
             temporary.write_bytes(data)
             os.replace(temporary, final)  # atomic: a concurrent reader sees old or new, never half
+        _prune_cache(directory)
     except OSError:
         pass  # a read-only home only costs the compile time next start
+
+
+CACHE_KEEP = 32
+"""Compiled databases kept (least recently used go first): one per distinct detector set, so a
+process with custom catalogues, or a test suite, would otherwise grow the cache without end."""
+
+
+def _prune_cache(directory: Path, keep: int | None = None) -> None:
+    keep = CACHE_KEEP if keep is None else keep
+    entries = []
+    for db in directory.glob("hs-*.db"):
+        with contextlib.suppress(OSError):  # removed meanwhile by another process
+            entries.append((db.stat().st_mtime, db))
+    entries.sort(reverse=True)
+    for _, db in entries[keep:]:
+        for stale in (db, db.with_suffix(".json")):
+            with contextlib.suppress(OSError):
+                stale.unlink()
 
 
 def _on_match(id_: int, _from: int, _to: int, _flags: int, hits: set[int]) -> None:

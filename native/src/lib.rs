@@ -99,19 +99,28 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// The `exception.*` attributes the monitor reads, in this order.
+const EXCEPTION_NAMES: [&[u8]; 4] = [b"type", b"message", b"stacktrace", b"fingerprint"];
+
 /// What the scan needs of one `LogRecord`.
 #[derive(Default)]
-struct Record {
+struct Record<'a> {
     time: u64,
     observed: u64,
     severity: i64,
     ids_ok: bool,
     alert: bool,
     exception: bool,
+    /// `exception.type`, `.message`, `.stacktrace`, `.fingerprint` when each is a plain string
+    exception_text: [&'a [u8]; 4],
+    /// false when one of them is not a plain string value: Python reads the attributes itself
+    exception_plain: bool,
 }
 
-fn read_record(buf: &[u8]) -> Result<Record, Malformed> {
-    let mut record = Record { ids_ok: true, ..Record::default() };
+// A field with a known number but another wire type is an unknown field to protobuf decoders
+// (upb keeps it as such); the arms below therefore ignore it, as upb does.
+fn read_record(buf: &[u8]) -> Result<Record<'_>, Malformed> {
+    let mut record = Record { ids_ok: true, exception_plain: true, ..Record::default() };
     let mut fields = Fields::new(buf);
     while let Some((number, value)) = fields.next_field()? {
         match (number, value) {
@@ -122,19 +131,26 @@ fn read_record(buf: &[u8]) -> Result<Record, Malformed> {
             (9, Value::Bytes(b)) => record.ids_ok &= matches!(b.len(), 0 | 16),
             (10, Value::Bytes(b)) => record.ids_ok &= matches!(b.len(), 0 | 8),
             (6, Value::Bytes(kv)) => {
-                let key = attribute_key(kv)?;
+                let (key, value) = attribute(kv)?;
                 record.alert |= key.starts_with(b"alert.");
-                record.exception |= key.starts_with(b"exception.");
+                if let Some(name) = key.strip_prefix(b"exception.") {
+                    record.exception = true;
+                    if let Some(slot) = EXCEPTION_NAMES.iter().position(|n| *n == name) {
+                        match value.map(string_value).transpose()?.flatten() {
+                            Some(text) => record.exception_text[slot] = text,
+                            None => record.exception_plain = false,
+                        }
+                    }
+                }
             }
-            (1 | 11, _) | (2, _) | (9 | 10 | 6, _) => return Err(Malformed("field with the wrong wire type")),
             _ => {}
         }
     }
     Ok(record)
 }
 
-/// A `KeyValue`'s key (field 1; the last one wins, as in any protobuf decoder).
-fn attribute_key(kv: &[u8]) -> Result<&[u8], Malformed> {
+/// A `KeyValue`'s key and value bytes (fields 1 and 2; the last of each wins, as in protobuf).
+fn attribute(kv: &[u8]) -> Result<(&[u8], Option<&[u8]>), Malformed> {
     // Encoders write the key first and short keys take a one-byte length: read it directly.
     if let [0x0a, len, rest @ ..] = kv {
         let len = usize::from(*len);
@@ -143,31 +159,44 @@ fn attribute_key(kv: &[u8]) -> Result<&[u8], Malformed> {
             // (a second key, unknown fields) takes the general path below
             let mut after = Fields::new(&rest[len..]);
             match after.next_field()? {
-                None => return Ok(&rest[..len]),
-                Some((2, Value::Bytes(_))) if after.buf.is_empty() => return Ok(&rest[..len]),
+                None => return Ok((&rest[..len], None)),
+                Some((2, Value::Bytes(v))) if after.buf.is_empty() => return Ok((&rest[..len], Some(v))),
                 _ => {}
             }
         }
     }
     let mut key: &[u8] = b"";
+    let mut value = None;
     let mut fields = Fields::new(kv);
     while let Some((n, v)) = fields.next_field()? {
-        if let (1, Value::Bytes(k)) = (n, v) {
-            key = k;
+        match (n, v) {
+            (1, Value::Bytes(k)) => key = k,
+            (2, Value::Bytes(v)) => value = Some(v),
+            _ => {}
         }
     }
-    Ok(key)
+    Ok((key, value))
+}
+
+/// An `AnyValue` holding only `string_value` (field 1): its bytes; anything else: `None`.
+fn string_value(any: &[u8]) -> Result<Option<&[u8]>, Malformed> {
+    let mut text = None;
+    let mut fields = Fields::new(any);
+    while let Some((n, v)) = fields.next_field()? {
+        match (n, v) {
+            (1, Value::Bytes(s)) => text = Some(s),
+            _ => return Ok(None),
+        }
+    }
+    Ok(text)
 }
 
 /// Each repeated message field `number` of `buf`, in order.
 fn each_message<'a>(buf: &'a [u8], number: u64, mut f: impl FnMut(&'a [u8]) -> Result<(), Malformed>) -> Result<(), Malformed> {
     let mut fields = Fields::new(buf);
     while let Some((n, value)) = fields.next_field()? {
-        if n == number {
-            match value {
-                Value::Bytes(b) => f(b)?,
-                _ => return Err(Malformed("field with the wrong wire type")),
-            }
+        if let (true, Value::Bytes(b)) = (n == number, value) {
+            f(b)?; // with another wire type it is an unknown field to protobuf decoders: skipped
         }
     }
     Ok(())
@@ -176,8 +205,11 @@ fn each_message<'a>(buf: &'a [u8], number: u64, mut f: impl FnMut(&'a [u8]) -> R
 /// Scan an `ExportLogsServiceRequest`.
 ///
 /// Returns `(scopes, latency_buckets, latency_sum_ns)` where each scope is
-/// `(resource_index, scope_index, by_severity, alert_indices, exception_indices, rejected)`:
-/// `by_severity` maps a severity number to the indices of its records with valid ids, in order.
+/// `(resource_index, scope_index, by_severity, alert_indices, exceptions, rejected)`:
+/// `by_severity` maps a severity number to the indices of its records with valid ids, in order;
+/// `exceptions` maps the index of each record with `exception.*` attributes to its
+/// `(type, message, stacktrace, fingerprint)` strings ("" when absent), or to `None` when one of
+/// them is not a plain string value.
 /// Latency is `receive_ns - (time or observed time)` for records with a timestamp, bucketed
 /// like Python's `bisect_left(bounds, latency)`; zero or negative latency lands in bucket 0 and
 /// adds nothing to the sum.
@@ -190,14 +222,16 @@ fn scan_logs<'py>(
 ) -> PyResult<Bound<'py, PyTuple>> {
     let mut buckets = vec![0u64; bounds.len() + 1];
     let mut latency_sum: u128 = 0;
-    let mut scopes_out: Vec<(usize, usize, Vec<(i64, Vec<usize>)>, Vec<usize>, Vec<usize>, usize)> = Vec::new();
+    type Exception<'a> = (usize, Option<[&'a [u8]; 4]>);
+    let mut scopes_out: Vec<(usize, usize, Vec<(i64, Vec<usize>)>, Vec<usize>, Vec<Exception>, usize)> =
+        Vec::new();
     let mut r = 0usize;
     each_message(raw.as_bytes(), 1, |resource| {
         let mut s = 0usize;
         each_message(resource, 2, |scope| {
             let mut by_severity: Vec<(i64, Vec<usize>)> = Vec::new();
             let mut alerts: Vec<usize> = Vec::new();
-            let mut exceptions: Vec<usize> = Vec::new();
+            let mut exceptions: Vec<Exception> = Vec::new();
             let mut rejected = 0usize;
             let mut i = 0usize;
             each_message(scope, 2, |bytes| {
@@ -226,7 +260,7 @@ fn scan_logs<'py>(
                     alerts.push(index);
                 }
                 if record.exception {
-                    exceptions.push(index);
+                    exceptions.push((index, record.exception_plain.then_some(record.exception_text)));
                 }
                 Ok(())
             })?;
@@ -244,7 +278,19 @@ fn scan_logs<'py>(
         for (sev, indices) in by_severity {
             severities.set_item(sev, indices)?;
         }
-        scopes.append((r, s, severities, alerts, exceptions, rejected))?;
+        let texts = PyDict::new(py);
+        for (index, text) in exceptions {
+            // upb has checked these strings are UTF-8; a failure here falls back to Python's read
+            let decoded = text.and_then(|t| {
+                let mut out: [&str; 4] = [""; 4];
+                for (slot, bytes) in out.iter_mut().zip(t) {
+                    *slot = std::str::from_utf8(bytes).ok()?;
+                }
+                Some(out)
+            });
+            texts.set_item(index, decoded.map(|[a, b, c, d]| (a, b, c, d)))?;
+        }
+        scopes.append((r, s, severities, alerts, texts, rejected))?;
     }
     PyTuple::new(
         py,

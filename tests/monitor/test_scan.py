@@ -21,6 +21,7 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from prometheus_client import generate_latest
 
 from aibos_otel.monitor import scan as scan_module
+from aibos_otel.monitor.ingest import _scan_attributes
 from aibos_otel.monitor.metrics import BatchCounts
 from aibos_otel.monitor.scan import native_available, scan_logs
 from aibos_otel.monitor.server import Monitor
@@ -110,7 +111,20 @@ def test_native_scan_equals_python_scan(resources: list[tuple[str, list[list[Log
         records = request.resource_logs[scan.resource].scope_logs[scan.scope].log_records
         valid = sorted(i for indices in scan.by_severity.values() for i in indices)
         assert scan.alerts == [i for i in valid if has_key(records[i], "alert.")]
-        assert scan.exceptions == [i for i in valid if has_key(records[i], "exception.")]
+        assert scan.exceptions is not None
+        assert list(scan.exceptions) == [i for i in valid if has_key(records[i], "exception.")]
+        for i, texts in scan.exceptions.items():
+            exc, _ = _scan_attributes(records[i].attributes)
+            assert exc is not None
+            plain = all(
+                kv.value.WhichOneof("value") == "string_value"
+                for kv in records[i].attributes
+                if kv.key in {f"exception.{n}" for n in ("type", "message", "stacktrace", "fingerprint")}
+            )
+            if plain:
+                assert texts == (exc.type, exc.message, exc.stacktrace, exc.fingerprint)
+            else:
+                assert texts is None
 
 
 def derived(monitor: Monitor) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -236,3 +237,23 @@ def test_token_assignments_in_config_and_code_shapes(shape: str, vendor: str) ->
     secret = "Xq7" + vendor[:3] + "Lm2Np9Rt4Vw8Yz1Bc5Df"
     line = shape.format(i=vendor, I=vendor.upper(), s=secret)
     assert secret not in default_redactor().redact_text(line)
+
+
+def test_hyperscan_cache_keeps_the_most_recently_used_databases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One database per distinct detector set: without pruning the cache only grows."""
+    pytest.importorskip("hyperscan")
+    from aibos_otel.redaction import scanner
+
+    monkeypatch.setenv("AIBOS_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(scanner, "CACHE_KEEP", 2)
+    profiles = (["secrets"], ["pci"], ["gdpr"])
+    for profile in profiles:
+        redactor = Redactor(profile)
+        assert redactor.scanner.wait_ready(120) and redactor.scanner.engine == "hyperscan"
+    assert len(list(tmp_path.glob("hs-*.db"))) == 2
+    assert len(list(tmp_path.glob("hs-*.json"))) == 2
+    # the newest two survive: building them again is a cache hit (ready at once)
+    for profile in profiles[1:]:
+        assert Redactor(profile).scanner.engine == "hyperscan"
