@@ -19,6 +19,12 @@ from typing import Any
 
 MAX_TRACE_IDS = 10
 MAX_CACHED_GROUPS = 10_000
+_UPDATE_GROUP = (
+    "UPDATE error_groups SET count=count+?, first_seen_ns=?, last_seen_ns=?, "
+    "services=COALESCE(?, services), environments=COALESCE(?, environments), trace_ids=?, "
+    "status='open', resolved_at_ns=NULL, regressions=regressions+?"
+)
+_UPDATE_SAMPLE = ", exc_type=?, message=?, stacktrace=? WHERE fingerprint=?"
 MAX_LIST_VALUES = 20
 SAMPLE_STACK_LIMIT = 16_384
 
@@ -241,6 +247,13 @@ class Store:
             delta.environments.add(ev.environment)
             if ev.trace_id and ev.trace_id not in delta.trace_ids:
                 delta.trace_ids.append(ev.trace_id)
+        try:
+            return self._merge_groups(deltas)
+        except BaseException:
+            self._groups.clear()  # the transaction rolled back: the cached rows may be ahead of it
+            raise
+
+    def _merge_groups(self, deltas: dict[str, _GroupDelta]) -> list[GroupChange]:
         changes: list[GroupChange] = []
         with self.transaction() as db:
             for fp, d in deltas.items():
@@ -283,42 +296,27 @@ class Store:
                 newer = d.last_ns >= row.last_seen_ns
                 services = _merge_list(row.services, sorted(d.services), MAX_LIST_VALUES)
                 environments = _merge_list(row.environments, sorted(d.environments), MAX_LIST_VALUES)
-                db.execute(
-                    "UPDATE error_groups SET count=count+?, first_seen_ns=?, last_seen_ns=?, "
-                    "services=COALESCE(?, services), environments=COALESCE(?, environments), "
-                    "trace_ids=?, status='open', resolved_at_ns=NULL, "
-                    "regressions=regressions+?, exc_type=CASE WHEN ? THEN ? ELSE exc_type END, "
-                    "message=CASE WHEN ? THEN ? ELSE message END, "
-                    "stacktrace=CASE WHEN ? THEN ? ELSE stacktrace END WHERE fingerprint=?",
-                    (
-                        d.count,
-                        min(row.first_seen_ns, d.first_ns),
-                        max(row.last_seen_ns, d.last_ns),
-                        None if services == row.services else json.dumps(services),
-                        None if environments == row.environments else json.dumps(environments),
-                        json.dumps(_merge_list(row.trace_ids, d.trace_ids, MAX_TRACE_IDS)),
-                        1 if regressed else 0,
-                        newer,
-                        ev.exc_type,
-                        newer,
-                        ev.message,
-                        newer,
-                        stack,
-                        fp,
-                    ),
+                trace_ids = _merge_list(row.trace_ids, d.trace_ids, MAX_TRACE_IDS)
+                # The cached copy is updated in place: it is this row, as the UPDATE leaves it.
+                row.count += d.count
+                row.first_seen_ns = min(row.first_seen_ns, d.first_ns)
+                row.last_seen_ns = max(row.last_seen_ns, d.last_ns)
+                row.status = "open"
+                params: tuple[object, ...] = (
+                    d.count,
+                    row.first_seen_ns,
+                    row.last_seen_ns,
+                    None if services == row.services else json.dumps(services),
+                    None if environments == row.environments else json.dumps(environments),
+                    json.dumps(trace_ids),
+                    1 if regressed else 0,
                 )
-                self._remember(
-                    fp,
-                    _GroupRow(
-                        row.count + d.count,
-                        min(row.first_seen_ns, d.first_ns),
-                        max(row.last_seen_ns, d.last_ns),
-                        services,
-                        environments,
-                        _merge_list(row.trace_ids, d.trace_ids, MAX_TRACE_IDS),
-                        "open",
-                    ),
-                )
+                row.services, row.environments, row.trace_ids = services, environments, trace_ids
+                if newer:  # the newest occurrence becomes the sample
+                    db.execute(_UPDATE_GROUP + _UPDATE_SAMPLE, (*params, ev.exc_type, ev.message, stack, fp))
+                else:
+                    db.execute(_UPDATE_GROUP + " WHERE fingerprint=?", (*params, fp))
+                self._remember(fp, row)
                 if regressed:
                     changes.append(
                         GroupChange(fp, "regression", ev.exc_type, ev.message, ev.service, ev.environment)

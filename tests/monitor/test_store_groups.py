@@ -43,3 +43,24 @@ def test_resolve_then_regression_then_prune(tmp_path: Path) -> None:
     assert [c.kind for c in store.record_errors([event(101)])] == ["new"]
     group = store.error_group("fp-1")
     assert group is not None and group["count"] == 1
+
+
+def test_a_failed_write_leaves_no_cached_row_ahead_of_the_database(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite3")
+    store.record_errors([event(10)])
+    store.record_errors([event(11)])  # the group is now cached
+    store.query(
+        "CREATE TRIGGER refuse BEFORE UPDATE ON error_groups BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    )
+    try:
+        store.record_errors([event(12, service="ghost", trace="dead")])
+    except Exception as exc:
+        assert "disk full" in str(exc)
+    else:
+        raise AssertionError("the write should have failed")
+    store.query("DROP TRIGGER refuse")
+    store.record_errors([event(13)])
+    group = store.error_group("fp-1")
+    assert group is not None and group["count"] == 3  # 10, 11 and 13: the refused batch is not counted
+    assert group["last_seen_ns"] == 13 * SECOND
+    assert group["services"] == ["api"] and "dead" not in group["trace_ids"]
