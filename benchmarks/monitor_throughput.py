@@ -5,7 +5,9 @@ the load generator runs in another process on the other core and sends pre-seria
 512-record export requests with 8 in flight. A record counts once its export call has been
 acknowledged. The collector is aibos-otelcol (``collector-config/build.sh``) with an OTLP
 receiver feeding a ``debug`` exporter (basic verbosity, sampled), the closest stock "receive and
-drop" pipeline. Runs alternate between the two targets; the table shows each run and the median.
+drop" pipeline. The monitor runs twice: with the Rust scan of ``native/`` (what ``scripts/setup.sh``
+installs) and with ``AIBOS_MONITOR_NATIVE_SCAN=0`` (the pure-Python scan, for machines without a
+Rust toolchain). Runs alternate between the targets; the table shows each run and the median.
 
     .venv/bin/python benchmarks/monitor_throughput.py [--seconds 10] [--runs 3]
 
@@ -222,7 +224,9 @@ def main() -> int:
         client(args.client, args.seconds)
         return 0
     binary = collector_binary()
-    results: dict[str, list[tuple[float, int]]] = {"aibos monitor (default policy)": []}
+    monitor = "aibos monitor (default policy)"
+    python_scan = "  same, pure-Python scan"
+    results: dict[str, list[tuple[float, int]]] = {monitor: [], python_scan: []}
     if binary:
         results["aibos-otelcol otlp -> debug"] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -242,7 +246,12 @@ def main() -> int:
                 "--data-dir",
                 f"{tmp}/data-{run}",
             ]
-            results["aibos monitor (default policy)"].append(measure(cmd, port, args.seconds))
+            results[monitor].append(measure(cmd, port, args.seconds))
+            port = free_port()
+            cmd[cmd.index("--grpc-port") + 1] = str(port)
+            cmd[cmd.index("--data-dir") + 1] = f"{tmp}/data-py-{run}"
+            env = {**os.environ, "AIBOS_MONITOR_NATIVE_SCAN": "0"}
+            results[python_scan].append(measure(cmd, port, args.seconds, env))
             if binary:
                 port = free_port()
                 config = Path(tmp) / f"otelcol-{run}.yaml"
@@ -265,8 +274,9 @@ def main() -> int:
     if not binary:
         print("collector binary not available (collector-config/build.sh failed): monitor figure alone")
     else:
-        ratio = medians["aibos monitor (default policy)"] / medians["aibos-otelcol otlp -> debug"]
-        print(f"monitor / collector = {ratio:.2f}")
+        collector = medians["aibos-otelcol otlp -> debug"]
+        print(f"monitor / collector = {medians[monitor] / collector:.2f}")
+        print(f"monitor with the pure-Python scan / collector = {medians[python_scan] / collector:.2f}")
     return 0
 
 

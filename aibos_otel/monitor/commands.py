@@ -9,7 +9,10 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aibos_otel.monitor.server import Monitor
 
 from aibos_otel.monitor.settings import (
     DEFAULT_API_PORT,
@@ -110,6 +113,7 @@ def run_monitor(args: argparse.Namespace) -> int:
     on = [c.name for c in policy.channels.values() if c.enabled]
     print(f"  rules      {', '.join(r.name for r in policy.rules if r.enabled) or 'none'}", flush=True)
     print(f"  channels   {', '.join(on) or 'none'}", flush=True)
+    print(f"  ingest     {_scan_description(monitor)}", flush=True)
     if monitor.grpc_port:
         print(
             f'send logs with aibos_otel.setup(endpoint="http://{settings.host}:{monitor.grpc_port}")'
@@ -203,3 +207,13 @@ def list_alerts(args: argparse.Namespace) -> int:
         )
     print(_table(["RULE", "STATE", "LABELS", "VALUE", "ACTIVE SINCE", "RESOLVED"], rows))
     return 0
+
+
+def _scan_description(monitor: Monitor) -> str:
+    from aibos_otel.monitor.scan import native_available
+
+    if not monitor.settings.native_scan:
+        return "pure-Python scan (AIBOS_MONITOR_NATIVE_SCAN=0)"
+    if native_available():
+        return "Rust scan (aibos_otel_native)"
+    return "pure-Python scan (aibos_otel_native is not installed: see native/README.md)"

@@ -43,7 +43,9 @@ class Monitor:
         self.outbox = Outbox(self.store)
         self.alerts = AlertManager(self.policy, self.store, self.outbox, self.metrics)
         self.rules = RuleEngine(self.policy.rules, self.alerts.on_samples)
-        self.ingestor = Ingestor(self.store, self.metrics, self.rules, self.alerts)
+        self.ingestor = Ingestor(
+            self.store, self.metrics, self.rules, self.alerts, native_scan=settings.native_scan
+        )
         self.dispatcher = Dispatcher(
             self.outbox,
             {c.name: make_sender(c) for c in self.policy.channels.values() if c.enabled},

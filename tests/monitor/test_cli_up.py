@@ -11,6 +11,7 @@ from pathlib import Path
 
 import grpc
 
+from aibos_otel.monitor.scan import native_available
 from tests.support.processes import aibos_up_argv
 
 from .conftest import free_port, http_json
@@ -29,8 +30,10 @@ def test_up_starts_serves_and_stops(tmp_path: Path) -> None:
     )
     try:
         assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(6)]
+        lines = [proc.stdout.readline() for _ in range(9)]  # header, 5 addresses, rules, channels, ingest
         text = "".join(lines)
+        expected_scan = "Rust scan" if native_available() else "pure-Python scan"
+        assert lines[8].split()[:1] == ["ingest"] and expected_scan in lines[8], lines
         assert f"127.0.0.1:{grpc_port}" in text and f"http://127.0.0.1:{http_port}/v1/logs" in text
         assert f"http://127.0.0.1:{api_port}/" in text
         deadline = time.monotonic() + 10
