@@ -78,6 +78,10 @@ def fresh_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--group",
             "dev",
             "--no-emit-project",
+            # a local path requirement cannot be a constraint; the fresh install is a plain
+            # `pip install aibos-otel`, without the optional native scan
+            "--no-emit-package",
+            "aibos-otel-native",
         ],
         cwd=ROOT,
         check=True,

@@ -7,42 +7,24 @@ collector outage.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable
 from concurrent import futures
+from dataclasses import asdict
 from typing import Any
 
 import grpc
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+from tests.support.otlp_receiver import attributes, decode_logs, free_port
 
 
-def any_value(value: AnyValue) -> Any:
-    """An OTLP ``AnyValue`` as plain Python."""
-    kind = value.WhichOneof("value")
-    if kind is None:
-        return None
-    if kind == "kvlist_value":
-        return {kv.key: any_value(kv.value) for kv in value.kvlist_value.values}
-    if kind == "array_value":
-        return [any_value(v) for v in value.array_value.values]
-    return getattr(value, kind)
-
-
-def _attributes(pairs: Any) -> dict[str, Any]:
-    return {kv.key: any_value(kv.value) for kv in pairs}
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def _rows(request: logs_service_pb2.ExportLogsServiceRequest) -> list[dict[str, Any]]:
+    """The shared decoding (tests/support/otlp_receiver.py), as dicts with the service name."""
+    return [{**asdict(r), "service": r.resource.get("service.name")} for r in decode_logs(request)]
 
 
 class OtlpReceiver:
@@ -67,24 +49,7 @@ class OtlpReceiver:
     def _export_logs(self, request: Any, context: Any) -> Any:
         if self.delay:
             time.sleep(self.delay)
-        received = []
-        for rl in request.resource_logs:
-            resource = _attributes(rl.resource.attributes)
-            for sl in rl.scope_logs:
-                for lr in sl.log_records:
-                    received.append(
-                        {
-                            "resource": resource,
-                            "service": resource.get("service.name"),
-                            "scope": sl.scope.name,
-                            "severity_number": lr.severity_number,
-                            "severity_text": lr.severity_text,
-                            "body": any_value(lr.body),
-                            "attributes": _attributes(lr.attributes),
-                            "trace_id": lr.trace_id.hex(),
-                            "span_id": lr.span_id.hex(),
-                        }
-                    )
+        received = _rows(request)
         with self.lock:
             self.logs.extend(received)
             self.requests += 1
@@ -93,7 +58,7 @@ class OtlpReceiver:
     def _export_traces(self, request: Any, context: Any) -> Any:
         received = []
         for rs in request.resource_spans:
-            resource = _attributes(rs.resource.attributes)
+            resource = attributes(rs.resource.attributes)
             for ss in rs.scope_spans:
                 for span in ss.spans:
                     received.append(
@@ -102,7 +67,7 @@ class OtlpReceiver:
                             "name": span.name,
                             "trace_id": span.trace_id.hex(),
                             "span_id": span.span_id.hex(),
-                            "attributes": _attributes(span.attributes),
+                            "attributes": attributes(span.attributes),
                         }
                     )
         with self.lock:
@@ -188,18 +153,7 @@ class HttpOtlpReceiver:
                     self.send_response(200)
                     self.end_headers()
                     return
-                request = logs_service_pb2.ExportLogsServiceRequest.FromString(body)
-                received = [
-                    {
-                        "service": _attributes(rl.resource.attributes).get("service.name"),
-                        "severity_number": lr.severity_number,
-                        "body": any_value(lr.body),
-                        "attributes": _attributes(lr.attributes),
-                    }
-                    for rl in request.resource_logs
-                    for sl in rl.scope_logs
-                    for lr in sl.log_records
-                ]
+                received = _rows(logs_service_pb2.ExportLogsServiceRequest.FromString(body))
                 with receiver.lock:
                     receiver.logs.extend(received)
                 payload = logs_service_pb2.ExportLogsServiceResponse().SerializeToString()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gzip
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent import futures
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,7 +18,7 @@ from typing import Any
 import grpc
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 
 def any_value(value: AnyValue) -> Any:
@@ -45,6 +45,34 @@ class Record:
     time_unix_nano: int
 
 
+def attributes(pairs: Iterable[KeyValue]) -> dict[str, Any]:
+    """OTLP attributes as a plain dict."""
+    return {kv.key: any_value(kv.value) for kv in pairs}
+
+
+def decode_logs(request: logs_service_pb2.ExportLogsServiceRequest) -> list[Record]:
+    """Every log record of an export request, in order, as plain data."""
+    out = []
+    for rl in request.resource_logs:
+        resource = attributes(rl.resource.attributes)
+        for sl in rl.scope_logs:
+            for lr in sl.log_records:
+                out.append(
+                    Record(
+                        body=any_value(lr.body),
+                        severity_number=lr.severity_number,
+                        severity_text=lr.severity_text,
+                        attributes=attributes(lr.attributes),
+                        resource=resource,
+                        scope=sl.scope.name,
+                        trace_id=lr.trace_id.hex(),
+                        span_id=lr.span_id.hex(),
+                        time_unix_nano=lr.time_unix_nano,
+                    )
+                )
+    return out
+
+
 @dataclass
 class Store:
     records: list[Record] = field(default_factory=list)
@@ -54,24 +82,7 @@ class Store:
     fail: bool = False
 
     def add_logs(self, request: logs_service_pb2.ExportLogsServiceRequest) -> None:
-        out = []
-        for rl in request.resource_logs:
-            resource = {kv.key: any_value(kv.value) for kv in rl.resource.attributes}
-            for sl in rl.scope_logs:
-                for lr in sl.log_records:
-                    out.append(
-                        Record(
-                            body=any_value(lr.body),
-                            severity_number=lr.severity_number,
-                            severity_text=lr.severity_text,
-                            attributes={kv.key: any_value(kv.value) for kv in lr.attributes},
-                            resource=resource,
-                            scope=sl.scope.name,
-                            trace_id=lr.trace_id.hex(),
-                            span_id=lr.span_id.hex(),
-                            time_unix_nano=lr.time_unix_nano,
-                        )
-                    )
+        out = decode_logs(request)
         with self.lock:
             self.records.extend(out)
 
