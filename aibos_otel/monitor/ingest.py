@@ -237,18 +237,13 @@ class Ingestor:
                     if exc is not None or plan.is_error:
                         if body is None:
                             body = any_text(lr.body)
-                        exc = exc or _Exception()
-                        message = exc.message or body
                         errors.append(
-                            ErrorEvent(
-                                fingerprint=exc.fingerprint
-                                or compute_fingerprint(exc.type, exc.stacktrace, message),
-                                exc_type=exc.type,
-                                message=message,
-                                stacktrace=exc.stacktrace,
-                                service=service,
-                                environment=environment,
-                                trace_id=lr.trace_id.hex(),
+                            _error_event(
+                                exc or _Exception(),
+                                body,
+                                service,
+                                environment,
+                                trace_id=lr.trace_id,
                                 time_ns=ts,
                             )
                         )
@@ -301,18 +296,13 @@ class Ingestor:
                             exc, _ = _scan_attributes(event.attributes)
                     if exc is None and span.status.code != STATUS_CODE_ERROR:
                         continue
-                    exc = exc or _Exception(message=span.status.message or span.name)
-                    message = exc.message or span.name
                     errors.append(
-                        ErrorEvent(
-                            fingerprint=exc.fingerprint
-                            or compute_fingerprint(exc.type, exc.stacktrace, message),
-                            exc_type=exc.type,
-                            message=message,
-                            stacktrace=exc.stacktrace,
-                            service=base["service_name"],
-                            environment=base.get("deployment_environment", ""),
-                            trace_id=span.trace_id.hex(),
+                        _error_event(
+                            exc or _Exception(message=span.status.message or span.name),
+                            span.name,
+                            base["service_name"],
+                            base.get("deployment_environment", ""),
+                            trace_id=span.trace_id,
                             time_ns=min(span.end_time_unix_nano or receive_ns, receive_ns),
                         )
                     )
@@ -333,6 +323,23 @@ class Ingestor:
                     if kind is not None:
                         result.accepted += len(getattr(metric, kind).data_points)
         return result
+
+
+def _error_event(
+    exc: _Exception, fallback_message: str, service: str, environment: str, *, trace_id: bytes, time_ns: int
+) -> ErrorEvent:
+    """One occurrence; the fingerprint is computed here when the sender did not set one."""
+    message = exc.message or fallback_message
+    return ErrorEvent(
+        fingerprint=exc.fingerprint or compute_fingerprint(exc.type, exc.stacktrace, message),
+        exc_type=exc.type,
+        message=message,
+        stacktrace=exc.stacktrace,
+        service=service,
+        environment=environment,
+        trace_id=trace_id.hex(),
+        time_ns=time_ns,
+    )
 
 
 def _redact_samples(events: list[ErrorEvent]) -> list[ErrorEvent]:
