@@ -21,7 +21,7 @@ nothing is dropped silently.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -54,7 +54,7 @@ class Rendered:
 
     document: dict[str, Any]
     notes: tuple[str, ...] = ()
-    header: tuple[str, ...] = field(default_factory=tuple)
+    header: tuple[str, ...] = ()
 
     def text(self) -> str:
         """The YAML, preceded by the header and the notes as ``#`` comments."""
@@ -211,11 +211,11 @@ class _Receivers:
 
     def for_channels(self, names: Iterable[str], where: str) -> str:
         """The receiver delivering to ``names`` (the null receiver when none can be)."""
-        names = list(dict.fromkeys(names))
-        deliverable = [n for n in names if n in self.configs]
+        unique = list(dict.fromkeys(names))
+        deliverable = [n for n in unique if n in self.configs]
         if not deliverable:
             self.notes.append(
-                f"{where}: none of its channels ({', '.join(names) or 'none'}) has an Alertmanager"
+                f"{where}: none of its channels ({', '.join(unique) or 'none'}) has an Alertmanager"
                 f" receiver; its alerts go to {NULL_RECEIVER!r} and are not delivered"
             )
             self.receivers.setdefault(NULL_RECEIVER, {"name": NULL_RECEIVER})
