@@ -40,6 +40,7 @@ class Target:
     ref_id: str
     datasource: Mapping[str, str]
     expr: str
+    legend: str  # legendFormat, "" for none
 
     @property
     def key(self) -> str:
@@ -79,6 +80,7 @@ def iter_targets(dashboard: Mapping[str, Any]) -> Iterator[Target]:
                 ref_id=target["refId"],
                 datasource=target.get("datasource", panel.get("datasource")),
                 expr=target["expr"],
+                legend=target.get("legendFormat", ""),
             )
 
 
@@ -99,6 +101,11 @@ def variables(dashboard: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 def referenced_variables(expr: str) -> set[str]:
     return {m.group("braced") or m.group("bare") for m in VARIABLE.finditer(expr)}
+
+
+def legend_labels(legend: str) -> set[str]:
+    """The labels a legendFormat such as ``{{channel}} {{outcome}}`` names."""
+    return set(re.findall(r"\{\{\s*(\w+)\s*\}\}", legend))
 
 
 def interpolate(expr: str, values: Mapping[str, str], interval: str = "1m") -> str:

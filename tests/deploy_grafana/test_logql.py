@@ -12,9 +12,17 @@ import re
 
 import pytest
 
-from aibos_otel.policy.logql import LogQLError, LogSelector, parse_rule, parse_selector
+from aibos_otel.policy.logql import LogQLError, LogSelector, VectorAggregation, parse_rule, parse_selector
 
-from .dashboards import Target, all_targets, all_values, dashboard_by_uid, interpolate, variables
+from .dashboards import (
+    Target,
+    all_targets,
+    all_values,
+    dashboard_by_uid,
+    interpolate,
+    legend_labels,
+    variables,
+)
 
 LOKI_TARGETS = all_targets("loki")
 
@@ -95,3 +103,12 @@ def test_loki_variable_queries_use_valid_selectors() -> None:
             parse_selector(interpolate(m.group(1), all_values(dashboard)))
             checked += 1
     assert checked, "the service list depends on the environment"
+
+
+@pytest.mark.parametrize("target", [t for t in LOKI_TARGETS if t.panel_type != "logs"], ids=lambda t: t.key)
+def test_metric_legends_name_the_grouping_labels(target: Target) -> None:
+    if target.key in UNCHECKED:
+        pytest.skip(f"knowingly unchecked: {UNCHECKED[target.key]}")
+    metric = parse_rule(interpolate(target.expr, all_values(dashboard_by_uid(target.dashboard)))).metric
+    assert isinstance(metric, VectorAggregation) and metric.grouping and not metric.without, target.key
+    assert legend_labels(target.legend) and legend_labels(target.legend) <= set(metric.grouping), target.key

@@ -28,7 +28,7 @@ from tests.collector.harness import stop_process, wait_for
 from tests.monitor.otlp_builders import logs_request, record
 from tests.support.otlp_receiver import free_port
 
-from .dashboards import Target, all_targets, all_values, dashboard_by_uid, interpolate
+from .dashboards import Target, all_targets, all_values, dashboard_by_uid, interpolate, legend_labels
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # about 8 s: Prometheus start and three scrapes
 
@@ -194,6 +194,8 @@ def test_query_evaluates(scraped: Scraped, target: Target) -> None:
             assert result, f"{target.key} ({MUST_POPULATE[target.key]}) is empty with {selection}"
             for sample in result:
                 assert math.isfinite(float(sample["value"][1])), (target.key, sample)
+                # the legend names labels the query keeps, or every series would be called ""
+                assert legend_labels(target.legend) <= set(sample["metric"]), (target.key, sample)
 
 
 def test_must_populate_names_existing_targets() -> None:
