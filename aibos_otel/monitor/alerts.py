@@ -29,6 +29,7 @@ from typing import Any
 
 from aibos_otel.fingerprint import normalize_message
 from aibos_otel.monitor.ingest import LogAlert
+from aibos_otel.monitor.labels import ENVIRONMENT_LABELS
 from aibos_otel.monitor.metrics import DerivedMetrics
 from aibos_otel.monitor.outbox import Outbox
 from aibos_otel.monitor.redact import redact_text
@@ -262,7 +263,7 @@ class AlertManager:
                 severity = str(attrs.get("severity") or ("critical" if level == "fatal" else "warning"))
                 group = {
                     k: rec.labels[k]
-                    for k in ("service_name", "deployment_environment", "level")
+                    for k in ("service_name", *ENVIRONMENT_LABELS, "level")
                     if rec.labels.get(k)
                 }
                 group["severity"] = severity
@@ -305,7 +306,7 @@ class AlertManager:
                     "severity": cfg.severity,
                 }
                 if change.environment:
-                    labels["deployment_environment"] = change.environment
+                    labels[ENVIRONMENT_LABELS[0]] = change.environment
                 key = alert_key(name, labels)
                 if key in self.active:
                     continue

@@ -22,7 +22,7 @@ from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from aibos_otel.fingerprint import fingerprint as _fingerprint
-from aibos_otel.monitor.labels import LEVEL_BY_SEVERITY, level_for, resource_labels
+from aibos_otel.monitor.labels import LEVEL_BY_SEVERITY, environment_of, level_for, resource_labels
 from aibos_otel.monitor.metrics import BatchCounts, DerivedMetrics
 from aibos_otel.monitor.otlp import any_text, any_value
 from aibos_otel.monitor.redact import redact_text
@@ -271,7 +271,7 @@ class Ingestor:
             if len(self._resources) >= _RESOURCE_CACHE_SIZE:
                 self._resources.clear()
             found = self._resources[key] = _Resource(
-                base, service, base.get("deployment_environment", ""), self.metrics.service_label(service)
+                base, service, environment_of(base), self.metrics.service_label(service)
             )
         return found
 
@@ -301,7 +301,7 @@ class Ingestor:
                             exc or _Exception(message=span.status.message or span.name),
                             span.name,
                             base["service_name"],
-                            base.get("deployment_environment", ""),
+                            environment_of(base),
                             trace_id=span.trace_id,
                             time_ns=min(span.end_time_unix_nano or receive_ns, receive_ns),
                         )

@@ -1,8 +1,10 @@
 """How an OTLP log record becomes a label set, the way Loki derives labels from OTLP.
 
-Resource attributes become labels with dots replaced by underscores (``service.name`` ->
-``service_name``); ``deployment.environment.name`` (and the older ``deployment.environment``)
--> ``deployment_environment``; the severity becomes ``level`` (lower case: trace, debug, info,
+Resource attributes become labels with dots (and any other character a label cannot hold)
+replaced by underscores, exactly as Loki names them: ``service.name`` -> ``service_name``,
+``deployment.environment.name`` -> ``deployment_environment_name`` (the older
+``deployment.environment`` -> ``deployment_environment``), so a rule's selector means the same
+here and in Loki's ruler. The severity becomes ``level`` (lower case: trace, debug, info,
 warn, error, fatal; ``unknown`` when neither number nor text says). A missing ``service.name``
 gives ``unknown_service``, as in Loki.
 """
@@ -35,10 +37,8 @@ _TEXT_LEVELS: dict[str, str] = {
     "alert": "fatal",
 }
 
-_RENAMES: dict[str, str] = {
-    "deployment.environment.name": "deployment_environment",
-    "deployment.environment": "deployment_environment",
-}
+ENVIRONMENT_LABELS: tuple[str, ...] = ("deployment_environment_name", "deployment_environment")
+"""Where the environment is, newest semantic convention first."""
 _INVALID_LABEL_CHARS = re.compile(r"[^a-zA-Z0-9_]")
 
 
@@ -53,9 +53,6 @@ def level_for(severity_number: int, severity_text: str) -> str:
 
 def label_name(attribute_key: str) -> str:
     """The label name Loki gives a resource attribute (``k8s.pod.name`` -> ``k8s_pod_name``)."""
-    renamed = _RENAMES.get(attribute_key)
-    if renamed is not None:
-        return renamed
     name = _INVALID_LABEL_CHARS.sub("_", attribute_key)
     return "_" + name if name[:1].isdigit() else name
 
@@ -68,6 +65,15 @@ def resource_labels(attributes: Iterable[tuple[str, object]]) -> dict[str, str]:
             labels[label_name(key)] = str(value).lower() if isinstance(value, bool) else str(value)
     labels.setdefault("service_name", "unknown_service")
     return labels
+
+
+def environment_of(labels: Mapping[str, str]) -> str:
+    """The deployment environment a label set names ("" when none)."""
+    for name in ENVIRONMENT_LABELS:
+        value = labels.get(name)
+        if value:
+            return value
+    return ""
 
 
 def stream_key(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:

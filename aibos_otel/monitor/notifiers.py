@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
 
+from aibos_otel.monitor.labels import environment_of
 from aibos_otel.monitor.outbox import DeliveryError, OutboxItem, Sender
 from aibos_otel.policy.model import Channel
 
@@ -113,7 +114,7 @@ def pagerduty_event(routing_key: str, item: OutboxItem) -> dict[str, Any]:
             "severity": PD_SEVERITIES.get(labels.get("severity", ""), "error"),
             "timestamp": _rfc3339(alert.get("fired_at_ns") or alert.get("active_at_ns")),
             "component": labels.get("service_name", ""),
-            "group": labels.get("deployment_environment", ""),
+            "group": environment_of(labels),
             "class": alert.get("rule"),
             "custom_details": {
                 "labels": labels,

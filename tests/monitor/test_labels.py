@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aibos_otel.monitor.labels import label_name, level_for, resource_labels
+from aibos_otel.monitor.labels import environment_of, label_name, level_for, resource_labels
 
 
 @pytest.mark.parametrize(
@@ -50,7 +50,7 @@ def test_resource_labels() -> None:
     assert labels == {
         "service_name": "api",
         "service_namespace": "shop",
-        "deployment_environment": "prod",
+        "deployment_environment_name": "prod",
         "k8s_pod_name": "api-7f",
         "host_arch": "amd64",
         "process_pid": "42",
@@ -59,4 +59,7 @@ def test_resource_labels() -> None:
         "_1st": "x",
     }
     assert resource_labels([])["service_name"] == "unknown_service"
-    assert label_name("deployment.environment") == "deployment_environment"
+    assert label_name("deployment.environment") == "deployment_environment"  # the older convention
+    assert label_name("deployment.environment.name") == "deployment_environment_name"  # as Loki 3 names it
+    assert environment_of({"deployment_environment_name": "prod", "deployment_environment": "old"}) == "prod"
+    assert environment_of({"deployment_environment": "old"}) == "old" and environment_of({}) == ""
