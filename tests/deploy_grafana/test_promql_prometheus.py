@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import subprocess
 import urllib.error
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from aibos_otel.monitor.server import Monitor
 from aibos_otel.monitor.settings import MonitorSettings
@@ -61,7 +63,7 @@ class Scraped:
     """A monitor that has received two batches, and a Prometheus that scraped it before and after."""
 
     prometheus_url: str
-    instance: str
+    instance: str  # the monitor's API address, whose /metrics Prometheus scrapes
 
     def api(self, path: str, params: list[tuple[str, str]]) -> Any:
         url = f"{self.prometheus_url}/api/v1/{path}?" + urllib.parse.urlencode(params)
@@ -254,6 +256,21 @@ def test_a_query_prometheus_rejects_is_reported(scraped: Scraped) -> None:
     # The checks above would be worthless if a broken expression also came back as success
     reply = scraped.query('sum by (level) (rate(aibos_monitor_log_records_total{level=~"$level"}[1m])')
     assert reply["status"] == "error" and reply["errorType"] == "bad_data"
+
+
+def test_every_metric_a_panel_names_is_one_the_monitor_exposes(scraped: Scraped) -> None:
+    # Catches a renamed metric even where a panel may rightly be empty (notifications, alerts):
+    # the exposition lists every family, also those without samples yet.
+    with urllib.request.urlopen(f"http://{scraped.instance}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    exposed: set[str] = set()
+    for family in text_string_to_metric_families(text):
+        suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}.get(
+            family.type, ("",)
+        )
+        exposed |= {family.name + suffix for suffix in suffixes}
+    named = {name for t in PROM_TARGETS for name in re.findall(r"\baibos_monitor_\w+", t.expr)}
+    assert named and named <= exposed, named - exposed
 
 
 def test_variable_queries_list_the_monitor_and_its_services(scraped: Scraped) -> None:
