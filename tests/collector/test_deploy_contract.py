@@ -64,6 +64,15 @@ def test_deletes_are_enabled_for_erasure() -> None:
     assert config["limits_config"]["deletion_mode"] == "filter-and-delete"
 
 
+def test_ruler_reads_the_rendered_rules_and_notifies_alertmanager() -> None:
+    """`aibos-otel render loki-rules -o $LOKI_DIR/rules` writes where this ruler reads (docs/deploy.md)."""
+    config = load(LOKI)
+    assert config["common"]["storage"]["filesystem"]["rules_directory"] == "${LOKI_DIR:-/var/lib/loki}/rules"
+    ruler = config["ruler"]
+    assert ruler["alertmanager_url"].startswith("${ALERTMANAGER_URL:-http")
+    assert ruler["rule_path"] != config["common"]["storage"]["filesystem"]["rules_directory"]
+
+
 def test_gateway_sends_protobuf_to_lokis_native_otlp_endpoint() -> None:
     exporter = load(CONFIG_DIR / "gateway.yaml")["exporters"]["otlp_http/loki"]
     assert exporter["endpoint"] == "${env:LOKI_ENDPOINT:-http://loki:3100/otlp}"  # + /v1/logs
