@@ -120,7 +120,7 @@ class DerivedMetrics(Collector):
                 _bump(ring, second, n, per_service_err[service])
 
     def count_notification(self, channel: str, outcome: str) -> None:
-        """One notification attempt by channel and outcome (sent, retry, failed, suppressed)."""
+        """One notification attempt by channel and outcome (sent, retry, failed; dropped_alert_limit)."""
         with self._lock:
             self._notifications[(channel, outcome)] += 1
 

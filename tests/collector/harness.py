@@ -369,6 +369,9 @@ class Prometheus:
         for shipped, local in (
             ("aibos-gateway:8889", derived_target),
             ("aibos-gateway:8888", self_target),
+            # nothing listens there: keeps every lookup and connection on loopback
+            ("aibos-monitor:8088", f"127.0.0.1:{free_port()}"),
+            ("alertmanager:9093", f"127.0.0.1:{free_port()}"),
             ("scrape_interval: 15s", "scrape_interval: 1s"),
             ("evaluation_interval: 15s", "evaluation_interval: 1s"),
         ):
