@@ -20,6 +20,7 @@ from aibos_otel.sdk.levels import DEBUG, ERROR, FATAL, INFO, TRACE, WARNING
 from aibos_otel.sdk.logger import AibosLogger, get_logger
 
 if TYPE_CHECKING:
+    from aibos_otel.lifecycle.audit import audit
     from aibos_otel.sdk.setup import Handle, setup
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "WARNING",
     "AibosLogger",
     "Handle",
+    "audit",
     "bind",
     "bound_attributes",
     "get_logger",
@@ -45,4 +47,8 @@ def __getattr__(name: str) -> Any:
         from aibos_otel.sdk import setup as setup_module
 
         return getattr(setup_module, name)
+    if name == "audit":  # loaded on first use like setup(), though it is light
+        from aibos_otel.lifecycle.audit import audit
+
+        return audit
     raise AttributeError(f"module 'aibos_otel' has no attribute {name!r}")

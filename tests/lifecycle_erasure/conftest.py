@@ -1,0 +1,3 @@
+from tests.sdk_fixtures import clean_aibos_state
+
+__all__ = ["clean_aibos_state"]
