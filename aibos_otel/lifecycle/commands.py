@@ -1,4 +1,5 @@
-"""``aibos-otel retention enforce``: apply per-level retention to the local file backup."""
+"""Lifecycle commands: ``aibos-otel retention enforce`` (per-level retention of the local file
+backup) and ``aibos-otel erase`` (right to erasure, in erase_command.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ from aibos_otel.lifecycle.retention import DEFAULT_POLICY, enforce
 
 
 def register(subparsers: Any) -> None:
-    """Add the ``retention`` command group."""
+    """Add the ``retention`` command group and the ``erase`` command."""
+    _register_retention(subparsers)
+    from aibos_otel.lifecycle.erase_command import add_parser
+
+    add_parser(subparsers)
+
+
+def _register_retention(subparsers: Any) -> None:
     retention = subparsers.add_parser("retention", help="local retention of the file backup")
     actions = retention.add_subparsers(dest="retention_command", metavar="ACTION", required=True)
     run = actions.add_parser(

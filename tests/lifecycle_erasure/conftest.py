@@ -1,3 +1,25 @@
+from collections.abc import Iterator
+
+import pytest
+
+from tests.lifecycle_erasure.support import RecordingLoki, serve_loki
 from tests.sdk_fixtures import clean_aibos_state
+from tests.support.otlp_receiver import GrpcReceiver
 
 __all__ = ["clean_aibos_state"]
+
+
+@pytest.fixture
+def loki() -> Iterator[tuple[str, RecordingLoki]]:
+    yield from serve_loki()
+
+
+@pytest.fixture
+def audit_receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[GrpcReceiver]:
+    """Where the erase command's audit event goes: AIBOS_ENDPOINT, as for any service."""
+    with GrpcReceiver() as receiver:
+        monkeypatch.setenv("AIBOS_ENDPOINT", receiver.endpoint)
+        monkeypatch.setenv("AIBOS_SCHEDULE_DELAY", "0.01")
+        monkeypatch.delenv("AIBOS_FILE_BACKUP", raising=False)
+        monkeypatch.delenv("AIBOS_ENVIRONMENT", raising=False)
+        yield receiver

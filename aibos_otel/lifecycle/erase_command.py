@@ -1,0 +1,253 @@
+"""``aibos-otel erase``: right to erasure over the local file backup and Loki, audited.
+
+Order of work: every input is checked first (matches, times, selector, URL), so a bad request
+changes nothing; then the local backup is rewritten, then Loki's delete requests are sent, and
+last an audit event (``logs.erase``) records who erased what, with counts and attribute keys but
+never the matched values. A dry run reads and reports, and sends and records nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from aibos_otel.lifecycle.erasure import (
+    EraseError,
+    ErasureReport,
+    Match,
+    Window,
+    default_backup_dir,
+    erase_backups,
+    parse_time,
+    summarize,
+)
+from aibos_otel.lifecycle.loki_delete import (
+    DeleteRequest,
+    DeleteResult,
+    FilterForm,
+    LokiError,
+    build_request,
+    send,
+)
+
+AUDIT_ACTION = "logs.erase"
+
+
+def add_parser(subparsers: Any) -> None:
+    """Add ``erase`` to the command line."""
+    erase = subparsers.add_parser(
+        "erase",
+        help="right to erasure: drop matching records from the local backup and Loki",
+        description="Drop every record whose attributes match all --match pairs from the local file "
+        "backup (rotated, archived and, with --include-active, active files) and send Loki a delete "
+        "request for the same records. Records an audit event (counts, never the values).",
+    )
+    erase.add_argument(
+        "--match",
+        action="append",
+        required=True,
+        metavar="KEY=VALUE",
+        help="attribute that must equal VALUE, e.g. user.id=42 (repeat: all must match)",
+    )
+    erase.add_argument(
+        "--backup-dir",
+        default=None,
+        help=f"local backup directory (default: $AIBOS_FILE_BACKUP_DIR or {default_backup_dir({})})",
+    )
+    erase.add_argument("--no-backup", action="store_true", help="leave the local backup alone (Loki only)")
+    erase.add_argument(
+        "--include-active",
+        action="store_true",
+        help="also rewrite the files being written (<level>.jsonl) when no process holds them open",
+    )
+    erase.add_argument("--loki", metavar="URL", help="Loki base URL, e.g. http://loki:3100")
+    erase.add_argument("--selector", help="stream selector for Loki, e.g. '{service_name=\"checkout\"}'")
+    erase.add_argument("--tenant", help="Loki tenant (sent as X-Scope-OrgID)")
+    erase.add_argument(
+        "--loki-filter",
+        choices=("metadata", "line", "both"),
+        default="metadata",
+        help='match structured metadata (user_id="42", default), the log line (|= "42"), or send both',
+    )
+    erase.add_argument("--start", help="RFC 3339 start of the window (default: the beginning of time)")
+    erase.add_argument("--end", help="RFC 3339 end of the window (default: now)")
+    erase.add_argument("--dry-run", action="store_true", help="report what would go; change and send nothing")
+    erase.add_argument("--actor", help="who asks for the erasure, for the audit event (default: the OS user)")
+    erase.add_argument("--reason", help="ticket or request reference for the audit event (no personal data)")
+    erase.set_defaults(func=run)
+
+
+def _actor(explicit: str | None) -> str:
+    if explicit:
+        return explicit
+    try:
+        return os.environ.get("SUDO_USER") or getpass.getuser()
+    except (OSError, KeyError):  # no login name in a bare container
+        return f"uid:{os.getuid()}"
+
+
+def _fail(message: str) -> int:
+    print(f"aibos-otel erase: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    """Carry out one erasure request; 0 when complete, 1 when something was left, 2 on bad input."""
+    try:
+        matches = [Match.parse(text) for text in args.match]
+        window = Window(
+            parse_time(args.start, "--start") if args.start else None,
+            parse_time(args.end, "--end") if args.end else None,
+        )
+        requests = _loki_requests(args, matches, window)
+    except EraseError as exc:
+        return _fail(str(exc))
+
+    report: ErasureReport | None = None
+    if not args.no_backup:
+        directory = args.backup_dir or str(default_backup_dir())
+        try:
+            report = erase_backups(
+                directory, matches, window=window, dry_run=args.dry_run, include_active=args.include_active
+            )
+        except EraseError as exc:
+            return _fail(f"{exc} (use --no-backup for Loki only)")
+        for file_result in report.files:
+            print(file_result.describe(dry_run=args.dry_run))
+        verb = "would erase" if args.dry_run else "erased"
+        print(
+            f"backup {report.directory}: {verb} {report.erased if not args.dry_run else report.matched} "
+            f"record(s) in {report.scanned} file(s)"
+            + (f"; {report.left} matching record(s) left in skipped files" if report.left else "")
+            + (f"; {len(report.errors)} file(s) failed" if report.errors else "")
+        )
+
+    loki_results: list[DeleteResult] = []
+    loki_errors: list[str] = []
+    for request in requests:
+        if args.dry_run:
+            print(f"would send: {request.describe()}")
+            continue
+        try:
+            result = send(request)
+        except LokiError as exc:
+            loki_errors.append(str(exc))
+            print(f"error   Loki: {exc}", file=sys.stderr)
+            continue
+        loki_results.append(result)
+        print(f"{result.describe()}; query: {request.query}")
+
+    complete = (report is None or report.complete) and not loki_errors
+    if args.dry_run:
+        return 0 if report is None or not report.errors else 1
+    recorded = _record_audit(
+        args,
+        matches=matches,
+        report=report,
+        requests=requests,
+        loki_results=loki_results,
+        loki_errors=loki_errors,
+        complete=complete,
+    )
+    return 0 if complete and recorded else 1
+
+
+def _loki_requests(args: argparse.Namespace, matches: Sequence[Match], window: Window) -> list[DeleteRequest]:
+    if args.loki is None:
+        if args.selector or args.tenant:
+            raise EraseError("--selector and --tenant need --loki URL")
+        return []
+    if not args.selector:
+        raise EraseError("--loki needs --selector, e.g. '{service_name=\"checkout\"}'")
+    forms: tuple[FilterForm, ...] = (
+        ("metadata", "line") if args.loki_filter == "both" else (args.loki_filter,)
+    )
+    return [
+        build_request(
+            args.loki,
+            args.selector,
+            matches,
+            start=window.start,
+            end=window.end,
+            tenant=args.tenant,
+            form=form,
+        )
+        for form in forms
+    ]
+
+
+def _record_audit(
+    args: argparse.Namespace,
+    *,
+    matches: Sequence[Match],
+    report: ErasureReport | None,
+    requests: Sequence[DeleteRequest],
+    loki_results: Sequence[DeleteResult],
+    loki_errors: Sequence[str],
+    complete: bool,
+) -> bool:
+    """Send the ``logs.erase`` audit event through a pipeline built from the environment (the
+    same ``AIBOS_*``/``OTEL_*`` variables as a service); True when it was handed on."""
+    from aibos_otel.lifecycle.audit import audit
+    from aibos_otel.sdk.settings import SettingsError
+    from aibos_otel.sdk.setup import setup
+
+    targets = ([f"backup:{report.directory}"] if report is not None else []) + (
+        [f"loki:{args.selector}"] if requests else []
+    )
+    done_something = bool(report and report.erased) or bool(loki_results)
+    details: dict[str, Any] = {
+        "erase": {
+            "match_keys": sorted({m.key for m in matches}),
+            **(summarize(report.files) if report is not None else {}),
+        }
+    }
+    if requests:
+        details["loki"] = {
+            "requests_sent": len(loki_results),
+            "requests_failed": len(loki_errors),
+            "request_ids": [r.request_id for r in loki_results if r.request_id],
+        }
+    if args.reason:
+        details["erase"]["reason"] = args.reason
+    try:
+        handle = setup(
+            service_name="aibos-otel",
+            console=False,
+            capture_stdlib=False,
+            capture_exceptions=False,
+            capture_warnings=False,
+            flush_on_sigterm=False,
+        )
+    except (SettingsError, OSError) as exc:
+        print(f"aibos-otel erase: the audit event was NOT recorded: {exc}", file=sys.stderr)
+        return False
+    try:
+        audit(
+            AUDIT_ACTION,
+            actor=_actor(args.actor),
+            target=",".join(targets) or None,
+            outcome="success" if complete else ("partial" if done_something else "failure"),
+            **details,
+        )
+        delivered = handle.force_flush(10_000)
+        settings = handle.settings
+    finally:
+        handle.shutdown()
+    if settings.endpoint is None and settings.file_backup_dir is None:
+        print(
+            "aibos-otel erase: the audit event went nowhere: set AIBOS_ENDPOINT (or "
+            "OTEL_EXPORTER_OTLP_ENDPOINT) or AIBOS_FILE_BACKUP, as for the services",
+            file=sys.stderr,
+        )
+        return False
+    if not delivered:
+        print("aibos-otel erase: the audit event could not be delivered", file=sys.stderr)
+        return False
+    where = settings.logs_endpoint or settings.file_backup_dir
+    print(f"audit event {AUDIT_ACTION} recorded ({where})")
+    return True
