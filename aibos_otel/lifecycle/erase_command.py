@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
             print(file_result.describe(dry_run=args.dry_run))
         verb = "would erase" if args.dry_run else "erased"
         print(
-            f"backup {report.directory}: {verb} {report.erased if not args.dry_run else report.matched} "
+            f"backup {report.directory}: {verb} {report.erasable if args.dry_run else report.erased} "
             f"record(s) in {report.scanned} file(s)"
             + (f"; {report.left} matching record(s) left in skipped files" if report.left else "")
             + (f"; {len(report.errors)} file(s) failed" if report.errors else "")

@@ -143,6 +143,8 @@ class FileResult:
         if self.unreadable_lines:
             counts += f", {self.unreadable_lines} unreadable line(s) kept"
         if self.skipped is not None:
+            if dry_run:
+                return f"would skip {self.path}: {counts} match but would NOT be erased: {self.skipped}"
             return f"skipped {self.path}: {counts} match but were NOT erased: {self.skipped}"
         if dry_run:
             return f"would erase {counts} in {self.path}"
@@ -168,7 +170,13 @@ class ErasureReport:
 
     @property
     def erased(self) -> int:
+        """Matching records removed from disk."""
         return sum(f.matched for f in self.files if f.rewritten)
+
+    @property
+    def erasable(self) -> int:
+        """Matching records in files that a run would rewrite (what a dry run reports)."""
+        return sum(f.matched for f in self.files if f.skipped is None and f.error is None)
 
     @property
     def left(self) -> int:

@@ -238,3 +238,13 @@ def test_unreadable_files_are_reported_and_lose_nothing(
     event = _audit_event(audit_receiver)
     assert event.attributes["audit.outcome"] == "partial"
     assert event.attributes["erase.files_failed"] == (1 if root else 2)
+
+
+def test_dry_run_counts_only_what_a_run_would_erase(
+    backup: Path, audit_receiver: GrpcReceiver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log_more(backup, "u-0")  # one match in each active file, which a run without --include-active skips
+    assert main(["erase", "--match", "user.id=u-0", "--backup-dir", str(backup), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "would erase 40 record(s)" in out
+    assert out.count("would skip ") == 2 and "would NOT be erased: active file" in out
