@@ -211,6 +211,38 @@ def record_matches(line: bytes, matches: Sequence[Match], window: Window) -> boo
     return inside  # None: matches but its time cannot be read, so it is kept and counted
 
 
+@dataclass(frozen=True)
+class LineResult:
+    """What one line of a backup file holds: records, how many match, and its replacement
+    (``None``: keep the line as it is; ``b""``: drop it)."""
+
+    records: int
+    matched: int
+    replacement: bytes | None = None
+
+
+LineFilter = Callable[[bytes, Sequence[Match], Window], "LineResult | None"]
+"""Reads one line; None when the line cannot be read (it is then kept and counted)."""
+
+
+def sdk_line(line: bytes, matches: Sequence[Match], window: Window) -> LineResult | None:
+    """A line of the SDK's file backup: one record, dropped whole when it matches."""
+    verdict = record_matches(line, matches, window)
+    if verdict is None:
+        return None
+    return LineResult(1, 1, b"") if verdict else LineResult(1, 0)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One kind of local backup: its files, which of them a writer holds, and its line format."""
+
+    root: Path
+    files: Callable[[], list[Path]]
+    is_active: Callable[[Path], bool]
+    filter_line: LineFilter
+
+
 def backup_files(directory: Path) -> list[Path]:
     """The backup files in ``directory`` and its archive: rotated, archived, then active."""
     rotated = sorted(directory.glob(f"*{ROTATED_SUFFIX}"))
@@ -223,29 +255,34 @@ def _is_active(path: Path) -> bool:
     return path.name.endswith(ACTIVE_SUFFIX) and not path.name.endswith(ROTATED_SUFFIX)
 
 
+def sdk_layout(directory: str | os.PathLike[str]) -> Layout:
+    """The file backup written by ``setup(file_backup=...)``."""
+    root = Path(directory)
+    return Layout(root, lambda: backup_files(root), _is_active, sdk_line)
+
+
 def _open_read(path: Path) -> io.BufferedIOBase:
     if path.name.endswith(".gz"):
         return gzip.open(path, "rb")
     return open(path, "rb")  # the caller closes it
 
 
-def _scan(path: Path, matches: Sequence[Match], window: Window) -> FileResult:
+def _scan(path: Path, read: LineFilter, matches: Sequence[Match], window: Window) -> FileResult:
     result = FileResult(path)
     with _open_read(path) as handle:
         for line in handle:
             if not line.strip():
                 continue
-            verdict = record_matches(line, matches, window)
+            verdict = read(line, matches, window)
             if verdict is None:
                 result.unreadable_lines += 1
                 continue
-            result.records += 1
-            if verdict:
-                result.matched += 1
+            result.records += verdict.records
+            result.matched += verdict.matched
     return result
 
 
-def _rewrite(path: Path, matches: Sequence[Match], window: Window) -> int:
+def _rewrite(path: Path, read: LineFilter, matches: Sequence[Match], window: Window) -> int:
     """Write ``path`` without its matching records, atomically; returns how many were dropped."""
     before = path.stat()
     temporary = path.with_name(f".{path.name}.erase-{os.getpid()}.tmp")
@@ -256,10 +293,13 @@ def _rewrite(path: Path, matches: Sequence[Match], window: Window) -> int:
             sink = gzip.GzipFile(filename="", mode="wb", fileobj=raw) if path.name.endswith(".gz") else raw
             with _open_read(path) as source:
                 for line in source:
-                    if line.strip() and record_matches(line, matches, window):
-                        dropped += 1
+                    verdict = read(line, matches, window) if line.strip() else None
+                    if verdict is None or verdict.replacement is None:
+                        sink.write(line)
                         continue
-                    sink.write(line)
+                    dropped += verdict.matched
+                    if verdict.replacement:
+                        sink.write(verdict.replacement + (b"\n" if line.endswith(b"\n") else b""))
             if sink is not raw:
                 sink.close()  # writes the gzip trailer into ``raw``
             raw.flush()
@@ -318,31 +358,51 @@ def erase_backups(
     include_active: bool = False,
     held_open: Callable[[], set[tuple[int, int]] | None] = open_file_ids,
 ) -> ErasureReport:
-    """Erase the records matching every one of ``matches`` from the backup in ``directory``.
+    """Erase the records matching every one of ``matches`` from the SDK file backup in
+    ``directory``.
 
     Raises :class:`EraseError` when there is nothing to match or the directory does not exist;
     a file that fails is recorded in the report and left unchanged, and the others go on.
     """
+    if not Path(directory).is_dir():
+        raise EraseError(f"no such backup directory: {directory}")
+    return erase_layout(
+        sdk_layout(directory),
+        matches,
+        window=window,
+        dry_run=dry_run,
+        include_active=include_active,
+        held_open=held_open,
+    )
+
+
+def erase_layout(
+    layout: Layout,
+    matches: Sequence[Match],
+    *,
+    window: Window | None = None,
+    dry_run: bool = False,
+    include_active: bool = False,
+    held_open: Callable[[], set[tuple[int, int]] | None] = open_file_ids,
+) -> ErasureReport:
+    """Erase matching records from every file of ``layout`` (see :func:`erase_backups`)."""
     if not matches:
         raise EraseError("at least one --match KEY=VALUE is needed")
-    root = Path(directory)
-    if not root.is_dir():
-        raise EraseError(f"no such backup directory: {root}")
     span = window or Window()
     done: set[tuple[int, int]] = set()  # files (by inode) handled: clean, erased, skipped or failed
     results: list[FileResult] = []
     held: set[tuple[int, int]] | None = None
     held_checked = False
     for _ in range(_MAX_PASSES):
-        pending = [p for p in backup_files(root) if _file_id(p) not in done]
+        pending = [p for p in layout.files() if _file_id(p) not in done]
         if not pending:
             break
         for path in pending:
             identity = _file_id(path)
-            result = _scan_file(path, matches, span)
+            result = _scan_file(path, layout.filter_line, matches, span)
             if result is None:
                 continue  # gone meanwhile: pruned, or moved to where the next pass finds it
-            if result.matched and result.error is None and _is_active(path):
+            if result.matched and result.error is None and layout.is_active(path):
                 if not include_active:
                     result.skipped = "active file (stop the writer, then use --include-active)"
                 else:
@@ -352,7 +412,7 @@ def erase_backups(
                         result.skipped = "active file held open by a running process"
             if result.matched and result.error is None and result.skipped is None and not dry_run:
                 try:
-                    result.matched = _rewrite(path, matches, span)
+                    result.matched = _rewrite(path, layout.filter_line, matches, span)
                 except FileNotFoundError:
                     continue  # rotated, archived or pruned meanwhile: the next pass sees where it went
                 except (OSError, EOFError, zlib.error) as exc:
@@ -362,12 +422,12 @@ def erase_backups(
                     identity = _file_id(path)
             done.add(identity)
             results.append(result)
-    return ErasureReport(root, files=results, dry_run=dry_run)
+    return ErasureReport(layout.root, files=results, dry_run=dry_run)
 
 
-def _scan_file(path: Path, matches: Sequence[Match], window: Window) -> FileResult | None:
+def _scan_file(path: Path, read: LineFilter, matches: Sequence[Match], window: Window) -> FileResult | None:
     try:
-        return _scan(path, matches, window)
+        return _scan(path, read, matches, window)
     except FileNotFoundError:
         return None
     except (OSError, EOFError, zlib.error) as exc:
