@@ -9,12 +9,16 @@ never the matched values. A dry run reads and reports, and sends and records not
 from __future__ import annotations
 
 import argparse
+import functools
 import getpass
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
+from aibos_otel.lifecycle.collector_backup import DEFAULT_PATH as COLLECTOR_DEFAULT_PATH
+from aibos_otel.lifecycle.collector_backup import erase_collector_backup
 from aibos_otel.lifecycle.erasure import (
     EraseError,
     ErasureReport,
@@ -58,11 +62,17 @@ def add_parser(subparsers: Any) -> None:
         default=None,
         help=f"local backup directory (default: $AIBOS_FILE_BACKUP_DIR or {default_backup_dir({})})",
     )
-    erase.add_argument("--no-backup", action="store_true", help="leave the local backup alone (Loki only)")
+    erase.add_argument("--no-backup", action="store_true", help="leave the SDK's local backup alone")
+    erase.add_argument(
+        "--collector-backup",
+        metavar="PATH",
+        help=f"also erase from the collector's file backup ($AIBOS_BACKUP_PATH: {COLLECTOR_DEFAULT_PATH})",
+    )
     erase.add_argument(
         "--include-active",
         action="store_true",
-        help="also rewrite the files being written (<level>.jsonl) when no process holds them open",
+        help="also rewrite the files being written (<level>.jsonl, the collector's logs.jsonl) "
+        "when no process holds them open",
     )
     erase.add_argument("--loki", metavar="URL", help="Loki base URL, e.g. http://loki:3100")
     erase.add_argument("--selector", help="stream selector for Loki, e.g. '{service_name=\"checkout\"}'")
@@ -104,23 +114,19 @@ def run(args: argparse.Namespace) -> int:
             parse_time(args.end, "--end") if args.end else None,
         )
         requests = _loki_requests(args, matches, window)
+        local = _local_targets(args)
     except EraseError as exc:
         return _fail(str(exc))
 
-    report: ErasureReport | None = None
-    if not args.no_backup:
-        directory = args.backup_dir or str(default_backup_dir())
-        try:
-            report = erase_backups(
-                directory, matches, window=window, dry_run=args.dry_run, include_active=args.include_active
-            )
-        except EraseError as exc:
-            return _fail(f"{exc} (use --no-backup for Loki only)")
+    reports: list[tuple[str, ErasureReport]] = []
+    for label, erase in local:
+        report = erase(matches, window=window, dry_run=args.dry_run, include_active=args.include_active)
+        reports.append((label, report))
         for file_result in report.files:
             print(file_result.describe(dry_run=args.dry_run))
         verb = "would erase" if args.dry_run else "erased"
         print(
-            f"backup {report.directory}: {verb} {report.erasable if args.dry_run else report.erased} "
+            f"{label}: {verb} {report.erasable if args.dry_run else report.erased} "
             f"record(s) in {report.scanned} file(s)"
             + (f"; {report.left} matching record(s) left in skipped files" if report.left else "")
             + (f"; {len(report.errors)} file(s) failed" if report.errors else "")
@@ -141,19 +147,38 @@ def run(args: argparse.Namespace) -> int:
         loki_results.append(result)
         print(f"{result.describe()}; query: {request.query}")
 
-    complete = (report is None or report.complete) and not loki_errors
     if args.dry_run:
-        return 0 if report is None or not report.errors else 1
+        return 1 if any(report.errors for _, report in reports) else 0
+    complete = all(report.complete for _, report in reports) and not loki_errors
     recorded = _record_audit(
         args,
         matches=matches,
-        report=report,
+        reports=reports,
         requests=requests,
         loki_results=loki_results,
         loki_errors=loki_errors,
         complete=complete,
     )
     return 0 if complete and recorded else 1
+
+
+Eraser = Callable[..., ErasureReport]
+
+
+def _local_targets(args: argparse.Namespace) -> list[tuple[str, Eraser]]:
+    """The local backups to erase from, each checked to exist before anything changes."""
+    targets: list[tuple[str, Eraser]] = []
+    if not args.no_backup:
+        directory = Path(args.backup_dir or default_backup_dir())
+        if not directory.is_dir():
+            raise EraseError(f"no such backup directory: {directory} (use --no-backup for Loki only)")
+        targets.append((f"backup:{directory}", functools.partial(erase_backups, directory)))
+    if args.collector_backup:
+        path = Path(args.collector_backup)
+        if not path.parent.is_dir():
+            raise EraseError(f"no such collector backup directory: {path.parent}")
+        targets.append((f"collector-backup:{path}", functools.partial(erase_collector_backup, path)))
+    return targets
 
 
 def _loki_requests(args: argparse.Namespace, matches: Sequence[Match], window: Window) -> list[DeleteRequest]:
@@ -184,7 +209,7 @@ def _record_audit(
     args: argparse.Namespace,
     *,
     matches: Sequence[Match],
-    report: ErasureReport | None,
+    reports: Sequence[tuple[str, ErasureReport]],
     requests: Sequence[DeleteRequest],
     loki_results: Sequence[DeleteResult],
     loki_errors: Sequence[str],
@@ -196,15 +221,11 @@ def _record_audit(
     from aibos_otel.sdk.settings import SettingsError
     from aibos_otel.sdk.setup import setup
 
-    targets = ([f"backup:{report.directory}"] if report is not None else []) + (
-        [f"loki:{args.selector}"] if requests else []
-    )
-    done_something = bool(report and report.erased) or bool(loki_results)
+    targets = [label for label, _ in reports] + ([f"loki:{args.selector}"] if requests else [])
+    done_something = any(report.erased for _, report in reports) or bool(loki_results)
+    files = [result for _, report in reports for result in report.files]
     details: dict[str, Any] = {
-        "erase": {
-            "match_keys": sorted({m.key for m in matches}),
-            **(summarize(report.files) if report is not None else {}),
-        }
+        "erase": {"match_keys": sorted({m.key for m in matches}), **(summarize(files) if reports else {})}
     }
     if requests:
         details["loki"] = {
