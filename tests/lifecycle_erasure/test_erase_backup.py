@@ -248,3 +248,34 @@ def test_dry_run_counts_only_what_a_run_would_erase(
     out = capsys.readouterr().out
     assert "would erase 40 record(s)" in out
     assert out.count("would skip ") == 2 and "would NOT be erased: active file" in out
+
+
+def test_a_file_archived_while_the_erasure_runs_is_erased_where_it_went(backup: Path) -> None:
+    # Retention archives the oldest rotated file right after the erasure listed the directory.
+    from aibos_otel.lifecycle.erasure import Layout, backup_files, erase_layout, sdk_layout
+
+    plain = sdk_layout(backup)
+    oldest = sorted(backup.glob("*.jsonl.gz"))[0]
+    moved = backup / "archive" / oldest.name
+    calls = 0
+
+    def files_then_archive() -> list[Path]:
+        nonlocal calls
+        calls += 1
+        listed = backup_files(backup)
+        if calls == 1:
+            moved.parent.mkdir()
+            os.replace(oldest, moved)
+        return listed
+
+    layout = Layout(backup, files_then_archive, plain.is_active, plain.filter_line)
+    report = erase_layout(layout, [Match("user.id", "u-1")])
+    assert calls >= 2
+    assert moved in [f.path for f in report.files if f.rewritten]
+    assert not [
+        r
+        for p in all_files(backup)
+        if not p.name.endswith(".jsonl")
+        for r in read_records(p)
+        if user_of(r) == "u-1"
+    ]
