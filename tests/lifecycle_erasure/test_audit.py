@@ -19,7 +19,15 @@ TOKEN = "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"
 def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[GrpcReceiver]:
     monkeypatch.setenv("AIBOS_SCHEDULE_DELAY", "0.05")
     with GrpcReceiver() as running:
-        yield running
+        try:
+            yield running
+        finally:
+            # Shut the pipeline down while its receiver still answers: a quick, clean exit.
+            from aibos_otel.sdk.setup import active_handle
+
+            handle = active_handle()
+            if handle is not None:
+                handle.shutdown(timeout=2)
 
 
 @pytest.fixture(autouse=True)
