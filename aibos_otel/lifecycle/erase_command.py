@@ -34,6 +34,7 @@ from aibos_otel.lifecycle.loki_delete import (
     DeleteResult,
     FilterForm,
     LokiError,
+    authorization_from,
     build_request,
     send,
 )
@@ -74,9 +75,14 @@ def add_parser(subparsers: Any) -> None:
         help="also rewrite the files being written (<level>.jsonl, the collector's logs.jsonl) "
         "when no process holds them open",
     )
-    erase.add_argument("--loki", metavar="URL", help="Loki base URL, e.g. http://loki:3100")
+    erase.add_argument(
+        "--loki",
+        metavar="URL",
+        help="Loki base URL, e.g. http://loki:3100 (credentials from the environment only: "
+        "AIBOS_LOKI_BEARER_TOKEN or AIBOS_LOKI_BASIC_AUTH=user:password)",
+    )
     erase.add_argument("--selector", help="stream selector for Loki, e.g. '{service_name=\"checkout\"}'")
-    erase.add_argument("--tenant", help="Loki tenant (sent as X-Scope-OrgID)")
+    erase.add_argument("--tenant", help="Loki tenant, sent as X-Scope-OrgID (default: $LOKI_TENANT)")
     erase.add_argument(
         "--loki-filter",
         choices=("metadata", "line", "both"),
@@ -188,6 +194,8 @@ def _loki_requests(args: argparse.Namespace, matches: Sequence[Match], window: W
         return []
     if not args.selector:
         raise EraseError("--loki needs --selector, e.g. '{service_name=\"checkout\"}'")
+    tenant = args.tenant or os.environ.get("LOKI_TENANT") or None
+    authorization = authorization_from()
     forms: tuple[FilterForm, ...] = (
         ("metadata", "line") if args.loki_filter == "both" else (args.loki_filter,)
     )
@@ -198,7 +206,8 @@ def _loki_requests(args: argparse.Namespace, matches: Sequence[Match], window: W
             matches,
             start=window.start,
             end=window.end,
-            tenant=args.tenant,
+            tenant=tenant,
+            authorization=authorization,
             form=form,
         )
         for form in forms

@@ -3,7 +3,10 @@
 ``POST /loki/api/v1/delete?query=<LogQL>&start=<RFC 3339>&end=<RFC 3339>`` answers 204 with no
 body; the request id is then read from ``GET /loki/api/v1/delete`` (a list of requests with
 ``request_id``, ``query`` and ``status``). ``start`` is required by Loki, ``end`` defaults to
-now and may not be in the future; ``X-Scope-OrgID`` names the tenant in a multi-tenant Loki.
+now and may not be in the future; ``X-Scope-OrgID`` names the tenant in a multi-tenant Loki. A
+Loki behind authentication gets ``Authorization`` from the environment only (never the command
+line, where ``ps`` shows it): ``AIBOS_LOKI_BEARER_TOKEN``, or ``AIBOS_LOKI_BASIC_AUTH=user:password``
+(Grafana Cloud: the tenant id and a token with ``logs:delete``).
 
 Loki stores OTLP log attributes as structured metadata under normalised names (``user.id`` ->
 ``user_id``), so the default query is the stream selector followed by one label filter per
@@ -15,13 +18,15 @@ record body), so it is offered for distinctive values only.
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import re
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -85,6 +90,7 @@ class DeleteRequest:
     start: datetime
     end: datetime | None = None
     tenant: str | None = None
+    authorization: str | None = field(default=None, repr=False)  # a secret: kept out of repr
 
     def params(self) -> dict[str, str]:
         out = {"query": self.query, "start": rfc3339(self.start)}
@@ -97,11 +103,17 @@ class DeleteRequest:
         return self.base_url.rstrip("/") + DELETE_PATH + "?" + urllib.parse.urlencode(self.params())
 
     def headers(self) -> dict[str, str]:
-        return {"X-Scope-OrgID": self.tenant} if self.tenant else {}
+        out = {"X-Scope-OrgID": self.tenant} if self.tenant else {}
+        if self.authorization:
+            out["Authorization"] = self.authorization
+        return out
 
     def describe(self) -> str:
-        tenant = f" (X-Scope-OrgID: {self.tenant})" if self.tenant else ""
-        return f"POST {self.url}{tenant}"
+        """The request for the terminal (the credentials' scheme only)."""
+        notes = [f"X-Scope-OrgID: {self.tenant}"] if self.tenant else []
+        if self.authorization:
+            notes.append(f"Authorization: {self.authorization.split(' ', 1)[0]} ...")
+        return f"POST {self.url}" + (f" ({', '.join(notes)})" if notes else "")
 
 
 @dataclass(frozen=True)
@@ -124,6 +136,22 @@ class LokiError(RuntimeError):
     """Loki refused the request or could not be reached (the message has Loki's answer)."""
 
 
+def authorization_from(environ: Mapping[str, str] | None = None) -> str | None:
+    """The ``Authorization`` header from ``AIBOS_LOKI_BEARER_TOKEN`` or ``AIBOS_LOKI_BASIC_AUTH``."""
+    env = os.environ if environ is None else environ
+    token = (env.get("AIBOS_LOKI_BEARER_TOKEN") or "").strip()
+    basic = (env.get("AIBOS_LOKI_BASIC_AUTH") or "").strip()
+    if token and basic:
+        raise EraseError("set AIBOS_LOKI_BEARER_TOKEN or AIBOS_LOKI_BASIC_AUTH, not both")
+    if token:
+        return f"Bearer {token}"
+    if basic:
+        if ":" not in basic:
+            raise EraseError("AIBOS_LOKI_BASIC_AUTH: expected user:password")
+        return "Basic " + base64.b64encode(basic.encode("utf-8")).decode("ascii")
+    return None
+
+
 def build_request(
     base_url: str,
     selector: str,
@@ -132,6 +160,7 @@ def build_request(
     start: datetime | None,
     end: datetime | None,
     tenant: str | None = None,
+    authorization: str | None = None,
     form: FilterForm = "metadata",
     now: datetime | None = None,
 ) -> DeleteRequest:
@@ -144,7 +173,8 @@ def build_request(
     begin = start or EPOCH
     if end is not None and begin >= end:
         raise EraseError("--start must be before --end")
-    return DeleteRequest(base_url, delete_query(selector, matches, form), begin, end, tenant)
+    query = delete_query(selector, matches, form)
+    return DeleteRequest(base_url, query, begin, end, tenant, authorization)
 
 
 def send(request: DeleteRequest, *, timeout: float = 30.0) -> DeleteResult:

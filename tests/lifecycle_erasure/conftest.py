@@ -10,7 +10,10 @@ __all__ = ["clean_aibos_state"]
 
 
 @pytest.fixture
-def loki() -> Iterator[tuple[str, RecordingLoki]]:
+def loki(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, RecordingLoki]]:
+    """A recording Loki; the variables that add headers start unset."""
+    for name in ("LOKI_TENANT", "AIBOS_LOKI_BASIC_AUTH", "AIBOS_LOKI_BEARER_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
     yield from serve_loki()
 
 

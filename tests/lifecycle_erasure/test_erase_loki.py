@@ -7,6 +7,7 @@ list on GET, X-Scope-OrgID, RFC 3339 times, no deletes in the future) are in
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -201,3 +202,33 @@ def test_metadata_names_follow_loki_normalisation() -> None:
     with pytest.raises(EraseError):
         delete_query(SELECTOR, [])
     assert delete_query(SELECTOR, [Match("a.b", "x\\y\n")]) == '{service_name="checkout"} | a_b="x\\\\y\\n"'
+
+
+def test_credentials_and_tenant_come_from_the_environment_and_are_never_printed(
+    loki: tuple[str, RecordingLoki],
+    audit_receiver: GrpcReceiver,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url, recorder = loki
+    monkeypatch.setenv("AIBOS_LOKI_BASIC_AUTH", "12345:glc_s3cret")
+    monkeypatch.setenv("LOKI_TENANT", "12345")  # the gateway's variable for the same header
+    argv = ["erase", "--no-backup", "--match", "user.id=u-7", "--loki", url, "--selector", SELECTOR]
+    assert main([*argv, "--dry-run"]) == 0
+    dry = capsys.readouterr().out
+    assert "(X-Scope-OrgID: 12345, Authorization: Basic ...)" in dry and "s3cret" not in dry
+    assert main(argv) == 0
+    out = capsys.readouterr()
+    assert "s3cret" not in out.out + out.err
+    for call in recorder.calls:
+        assert call.headers["authorization"] == "Basic " + base64.b64encode(b"12345:glc_s3cret").decode()
+        assert call.headers["x-scope-orgid"] == "12345"
+    assert "s3cret" not in repr(_audit_attributes(audit_receiver))
+
+    monkeypatch.setenv("AIBOS_LOKI_BEARER_TOKEN", "t0ken")
+    assert main(argv) == 2  # both kinds set: refused before anything is sent
+    assert "not both" in capsys.readouterr().err
+    monkeypatch.delenv("AIBOS_LOKI_BASIC_AUTH")
+    recorder.calls.clear()
+    assert main(argv) == 0
+    assert {c.headers["authorization"] for c in recorder.calls} == {"Bearer t0ken"}
