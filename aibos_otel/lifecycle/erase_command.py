@@ -140,6 +140,14 @@ def run(args: argparse.Namespace) -> int:
 
     loki_results: list[DeleteResult] = []
     loki_errors: list[str] = []
+    if requests and args.loki_filter != "line":
+        # Say it where it is acted on, not only in the docs: an erasure that silently does not
+        # hide anything is the worst outcome (docs/compliance.md, "Loki").
+        print(
+            "note: Loki 3.4 accepted structured-metadata deletes but did not hide the lines; "
+            "check on your Loki that the lines are gone (or use --loki-filter line)",
+            file=sys.stderr,
+        )
     for request in requests:
         if args.dry_run:
             print(f"would send: {request.describe()}")

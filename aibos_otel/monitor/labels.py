@@ -11,7 +11,6 @@ gives ``unknown_service``, as in Loki.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 
 LEVELS: tuple[str, ...] = ("trace", "debug", "info", "warn", "error", "fatal")
@@ -39,7 +38,6 @@ _TEXT_LEVELS: dict[str, str] = {
 
 ENVIRONMENT_LABELS: tuple[str, ...] = ("deployment_environment_name", "deployment_environment")
 """Where the environment is, newest semantic convention first."""
-_INVALID_LABEL_CHARS = re.compile(r"[^a-zA-Z0-9_]")
 
 
 def level_for(severity_number: int, severity_text: str) -> str:
@@ -52,9 +50,18 @@ def level_for(severity_number: int, severity_text: str) -> str:
 
 
 def label_name(attribute_key: str) -> str:
-    """The label name Loki gives a resource attribute (``k8s.pod.name`` -> ``k8s_pod_name``)."""
-    name = _INVALID_LABEL_CHARS.sub("_", attribute_key)
-    return "_" + name if name[:1].isdigit() else name
+    """The label name Loki gives a resource attribute (``k8s.pod.name`` -> ``k8s_pod_name``).
+
+    Loki normalises OTLP attribute names with Prometheus' OTLP translator: every character that
+    is not a letter or a digit becomes ``_``, a leading digit gets ``key_`` in front and a single
+    leading ``_`` gets ``key`` (``__`` stays).
+    """
+    name = "".join(c if c.isalpha() or c.isdecimal() else "_" for c in attribute_key)
+    if name[:1].isdecimal():
+        return "key_" + name
+    if name.startswith("_") and not name.startswith("__"):
+        return "key" + name
+    return name
 
 
 def resource_labels(attributes: Iterable[tuple[str, object]]) -> dict[str, str]:

@@ -56,10 +56,18 @@ def test_resource_labels() -> None:
         "process_pid": "42",
         "feature_on": "true",
         "weird_key_x": "v",
-        "_1st": "x",
+        "key_1st": "x",
     }
     assert resource_labels([])["service_name"] == "unknown_service"
     assert label_name("deployment.environment") == "deployment_environment"  # the older convention
+    # Prometheus' OTLP translator, which Loki uses: letters (any script) and digits stay
+    assert [label_name(k) for k in ("_private", "__meta", "région.nom", "9lives", "a-b.c")] == [
+        "key_private",
+        "__meta",
+        "région_nom",
+        "key_9lives",
+        "a_b_c",
+    ]
     assert label_name("deployment.environment.name") == "deployment_environment_name"  # as Loki 3 names it
     assert environment_of({"deployment_environment_name": "prod", "deployment_environment": "old"}) == "prod"
     assert environment_of({"deployment_environment": "old"}) == "old" and environment_of({}) == ""
