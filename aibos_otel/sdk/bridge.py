@@ -77,6 +77,7 @@ class OTelBridgeHandler(logging.Handler):
             if exc_info and exc_info[1] is not None:
                 attributes.update(exception_attributes(exc_info[1]))
             number, text = severity_for_level(record.levelno)
+            event_name = attributes.get("event.name")
             otel_record = LogRecord(
                 timestamp=int(record.created * 1e9),
                 context=get_current(),
@@ -84,6 +85,9 @@ class OTelBridgeHandler(logging.Handler):
                 severity_text=text,
                 body=record.getMessage(),
                 attributes=attributes,
+                # an ``event.name`` extra also fills OTLP's own field (audit events set it), so
+                # backends that index events see them; the attribute stays for attribute filters
+                event_name=event_name if isinstance(event_name, str) and event_name else None,
             )
         except Exception:
             self.handleError(record)

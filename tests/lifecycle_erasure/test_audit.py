@@ -69,6 +69,7 @@ def test_audit_event_arrives_with_identity_fields_and_masked_secrets(receiver: G
     assert record.severity_number == 9 and record.severity_text == "INFO"
     assert record.body == "audit user.export success"
     assert attributes["event.name"] == "aibos.audit"
+    assert record.event_name == "aibos.audit"  # OTLP's own event_name field too
     assert attributes["audit.action"] == "user.export"
     assert attributes["audit.actor"] == "svc-billing"
     assert attributes["audit.target"] == "user:42"

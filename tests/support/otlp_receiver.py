@@ -43,6 +43,7 @@ class Record:
     trace_id: str
     span_id: str
     time_unix_nano: int
+    event_name: str = ""
 
 
 def attributes(pairs: Iterable[KeyValue]) -> dict[str, Any]:
@@ -68,6 +69,7 @@ def decode_logs(request: logs_service_pb2.ExportLogsServiceRequest) -> list[Reco
                         trace_id=lr.trace_id.hex(),
                         span_id=lr.span_id.hex(),
                         time_unix_nano=lr.time_unix_nano,
+                        event_name=lr.event_name,
                     )
                 )
     return out
