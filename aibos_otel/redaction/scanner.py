@@ -75,25 +75,28 @@ class Scanner:
         self._keyword_re = re.compile(f"(?=({_trie_regex(multi_char)}))") if multi_char else None
         self._hs: _HyperscanPrefilter | None = None
         self._ready = threading.Event()
+        # Read once: a background compile stores where the cache was when it started, not
+        # wherever AIBOS_CACHE_DIR points by the time it finishes.
+        self._cache_dir = cache_dir()
         if use_hyperscan is None and importlib.util.find_spec("hyperscan") is not None:
             # Auto mode: a database compiled by an earlier run loads in milliseconds; otherwise
             # compile it in the background (up to seconds on a busy machine) and use the
             # pure-re first pass, which gives the same results, until it is ready.
-            self._hs = _HyperscanPrefilter.build(self.detectors, cached_only=True)
+            self._hs = _HyperscanPrefilter.build(self.detectors, self._cache_dir, cached_only=True)
             if self._hs is None:
                 threading.Thread(
                     target=self._compile_in_background, name="aibos-redaction-compile", daemon=True
                 ).start()
                 return
         elif use_hyperscan:
-            self._hs = _HyperscanPrefilter.build(self.detectors)
+            self._hs = _HyperscanPrefilter.build(self.detectors, self._cache_dir)
             if self._hs is None:
                 raise RuntimeError("hyperscan requested but not available")
         self._ready.set()
 
     def _compile_in_background(self) -> None:
         try:
-            self._hs = _HyperscanPrefilter.build(self.detectors)
+            self._hs = _HyperscanPrefilter.build(self.detectors, self._cache_dir)
         except Exception:  # the pure-re first pass stays in use; results are the same
             self._hs = None
         finally:
@@ -230,7 +233,12 @@ class _HyperscanPrefilter:
         self._local = threading.local()
 
     @classmethod
-    def build(cls, detectors: Sequence[Detector], *, cached_only: bool = False) -> _HyperscanPrefilter | None:
+    def build(
+        cls, detectors: Sequence[Detector], directory: Path | None, *, cached_only: bool = False
+    ) -> _HyperscanPrefilter | None:
+        """The prefilter for ``detectors``, from the cache in ``directory`` (``None``: no cache)
+        or compiled (and then stored there); ``None`` without Hyperscan or, with ``cached_only``,
+        when it is not cached."""
         try:
             import hyperscan
         except ImportError:  # no wheel for this platform: the pure-re path gives the same results
@@ -251,7 +259,7 @@ class _HyperscanPrefilter:
             ids.append(index)
             flags.append(flags_base | (hyperscan.HS_FLAG_CASELESS if caseless else 0))
         cache_key = _cache_key(hyperscan, expressions, ids, flags, fallback)
-        cached = _load_cached(hyperscan, cache_key)
+        cached = _load_cached(hyperscan, directory, cache_key)
         if cached is not None:
             database, fallback, ids = cached
             return cls(hyperscan, database, fallback, ids)
@@ -268,7 +276,7 @@ class _HyperscanPrefilter:
             flags = [flags[n] for n in keep]
             ids = [ids[n] for n in keep]
             database = _compile(hyperscan, expressions, ids, flags)
-        _store_cached(hyperscan, cache_key, database, fallback, ids)
+        _store_cached(hyperscan, directory, cache_key, database, fallback=fallback, ids=ids)
         return cls(hyperscan, database, fallback, ids)
 
     def scan(self, text: str) -> set[int]:
@@ -341,8 +349,7 @@ def _cache_key(
     return digest.hexdigest()[:32]
 
 
-def _load_cached(hyperscan: Any, key: str) -> tuple[Any, list[int], list[int]] | None:
-    directory = cache_dir()
+def _load_cached(hyperscan: Any, directory: Path | None, key: str) -> tuple[Any, list[int], list[int]] | None:
     if directory is None:
         return None
     try:
@@ -356,8 +363,9 @@ def _load_cached(hyperscan: Any, key: str) -> tuple[Any, list[int], list[int]] |
     return database, list(meta["fallback"]), list(meta["ids"])
 
 
-def _store_cached(hyperscan: Any, key: str, database: Any, fallback: list[int], ids: list[int]) -> None:
-    directory = cache_dir()
+def _store_cached(
+    hyperscan: Any, directory: Path | None, key: str, database: Any, *, fallback: list[int], ids: list[int]
+) -> None:
     if directory is None:
         return
     try:

@@ -135,12 +135,22 @@ def test_resolve_retry_webhook_and_alertmanager_formats(monitor_factory: Any, re
     assert pd[0]["dedup_key"] == pd[1]["dedup_key"]
     history = http_json(f"http://127.0.0.1:{monitor.api_port}/api/alerts?state=all")[1]["alerts"]
     assert [a["state"] for a in history] == ["resolved"]
-    metrics = monitor.metrics_registry
     from prometheus_client.exposition import generate_latest
 
-    text = generate_latest(metrics).decode()
-    assert 'aibos_monitor_notifications_total{channel="hook",outcome="retry"} 2.0' in text
-    assert 'aibos_monitor_notifications_total{channel="hook",outcome="sent"} 2.0' in text
+    # The fake server records a request before the monitor has read the response and counted
+    # the outcome: poll for the count instead of reading it once.
+    expected = (
+        'aibos_monitor_notifications_total{channel="hook",outcome="retry"} 2.0',
+        'aibos_monitor_notifications_total{channel="hook",outcome="sent"} 2.0',
+    )
+    deadline = time.monotonic() + 10
+    text = generate_latest(monitor.metrics_registry).decode()
+    while not all(line in text for line in expected) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        text = generate_latest(monitor.metrics_registry).decode()
+    assert all(line in text for line in expected), [
+        line for line in text.splitlines() if "notifications" in line
+    ]
 
 
 def test_silence_api(monitor_factory: Any, recorder: Recorder) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -257,3 +259,30 @@ def test_hyperscan_cache_keeps_the_most_recently_used_databases(
     # the newest two survive: building them again is a cache hit (ready at once)
     for profile in profiles[1:]:
         assert Redactor(profile).scanner.engine == "hyperscan"
+
+
+def test_a_background_compile_stores_where_the_cache_was_when_it_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A compile that outlives a change of AIBOS_CACHE_DIR (another test, or the application)
+    must not store into, and prune, the new directory."""
+    pytest.importorskip("hyperscan")
+    from aibos_otel.redaction import scanner
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    monkeypatch.setenv("AIBOS_CACHE_DIR", str(first))
+    gate = threading.Event()
+    real_compile = scanner._compile
+
+    def gated_compile(*args: Any) -> Any:
+        gate.wait(30)
+        return real_compile(*args)
+
+    monkeypatch.setattr(scanner, "_compile", gated_compile)
+    redactor = Redactor(["pci"])
+    assert redactor.scanner.engine == "re"  # compiling in the background
+    monkeypatch.setenv("AIBOS_CACHE_DIR", str(second))
+    gate.set()
+    assert redactor.scanner.wait_ready(120) and redactor.scanner.engine == "hyperscan"
+    assert len(list(first.glob("hs-*.db"))) == 1
+    assert not second.exists()
