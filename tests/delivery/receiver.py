@@ -18,7 +18,7 @@ from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
-from tests.support.otlp_receiver import attributes, decode_logs, free_port
+from tests.support.otlp_receiver import attributes, decode_logs, free_port, wait_for
 
 
 def _rows(request: logs_service_pb2.ExportLogsServiceRequest) -> list[dict[str, Any]]:
@@ -27,7 +27,22 @@ def _rows(request: logs_service_pb2.ExportLogsServiceRequest) -> list[dict[str, 
     return [{**vars(r), "service": r.resource.get("service.name")} for r in decode_logs(request)]
 
 
-class OtlpReceiver:
+class _Recording:
+    """What both receivers share: the records received so far, and waiting for them."""
+
+    lock: threading.Lock
+    logs: list[dict[str, Any]]
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.logs)
+
+    def wait_for(self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 15.0) -> bool:
+        """Poll until ``predicate(logs)`` holds; True if it did within ``timeout``."""
+        return wait_for(lambda: predicate(self.snapshot()), timeout)
+
+
+class OtlpReceiver(_Recording):
     """Logs, traces and metrics services on one gRPC port; records what arrives."""
 
     def __init__(self, port: int | None = None, *, delay: float = 0.0, workers: int = 4) -> None:
@@ -112,22 +127,8 @@ class OtlpReceiver:
             self._server.stop(grace=grace).wait(5 + (grace or 0))
             self._server = None
 
-    # -- reading --------------------------------------------------------------------------------
-    def snapshot(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return list(self.logs)
 
-    def wait_for(self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 15.0) -> bool:
-        """Poll until ``predicate(logs)`` holds; True if it did within ``timeout``."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate(self.snapshot()):
-                return True
-            time.sleep(0.05)
-        return predicate(self.snapshot())
-
-
-class HttpOtlpReceiver:
+class HttpOtlpReceiver(_Recording):
     """OTLP/HTTP (protobuf) logs on ``/v1/logs``, restartable on the same port like :class:`OtlpReceiver`."""
 
     def __init__(self, port: int | None = None) -> None:
@@ -180,15 +181,3 @@ class HttpOtlpReceiver:
         if self._thread is not None:
             self._thread.join(5)
             self._thread = None
-
-    def snapshot(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return list(self.logs)
-
-    def wait_for(self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 15.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate(self.snapshot()):
-                return True
-            time.sleep(0.05)
-        return predicate(self.snapshot())
