@@ -54,6 +54,13 @@ class OtlpReceiver(_Recording):
         self.spans: list[dict[str, Any]] = []
         self.metric_names: set[str] = set()
         self.requests = 0
+        #: Per logs request: the record ids it held, and whether the client's deadline had passed
+        #: by the time the handler answered (the client then saw DEADLINE_EXCEEDED and treats the
+        #: batch as failed, although it was accepted here: a cut acknowledgement).
+        self.answered_late: list[tuple[list[Any], bool]] = []
+        #: Logs requests still to be held until the client has given up on them (each is then
+        #: recorded and answered, too late): a deterministic cut acknowledgement.
+        self.hold_past_deadline = 0
         self._server: grpc.Server | None = None
 
     @property
@@ -64,10 +71,20 @@ class OtlpReceiver(_Recording):
     def _export_logs(self, request: Any, context: Any) -> Any:
         if self.delay:
             time.sleep(self.delay)
+        with self.lock:
+            hold = self.hold_past_deadline > 0
+            self.hold_past_deadline -= hold
+        if hold:
+            # Wait for the condition (the client's deadline has passed), not for a fixed time.
+            while (remaining := context.time_remaining()) is not None and remaining > 0:
+                time.sleep(min(remaining, 0.05) + 0.001)
         received = _rows(request)
         with self.lock:
             self.logs.extend(received)
             self.requests += 1
+            remaining = context.time_remaining()
+            late = remaining is not None and remaining <= 0
+            self.answered_late.append(([r["attributes"].get("rid") for r in received], late))
         return logs_service_pb2.ExportLogsServiceResponse()
 
     def _export_traces(self, request: Any, context: Any) -> Any:
