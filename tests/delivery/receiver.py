@@ -54,9 +54,10 @@ class OtlpReceiver(_Recording):
         self.spans: list[dict[str, Any]] = []
         self.metric_names: set[str] = set()
         self.requests = 0
-        #: Per logs request: the record ids it held, and whether the client's deadline had passed
-        #: by the time the handler answered (the client then saw DEADLINE_EXCEEDED and treats the
-        #: batch as failed, although it was accepted here: a cut acknowledgement).
+        #: Per logs request: the record ids it held, and whether the client had already given up on
+        #: the call (deadline passed, call cancelled) when the handler accepted it: the client then
+        #: saw DEADLINE_EXCEEDED and treats the batch as failed although it was accepted here, a
+        #: cut acknowledgement.
         self.answered_late: list[tuple[list[Any], bool]] = []
         #: Logs requests still to be held until the client has given up on them (each is then
         #: recorded and answered, too late): a deterministic cut acknowledgement.
@@ -75,15 +76,16 @@ class OtlpReceiver(_Recording):
             hold = self.hold_past_deadline > 0
             self.hold_past_deadline -= hold
         if hold:
-            # Wait for the condition (the client's deadline has passed), not for a fixed time.
-            while (remaining := context.time_remaining()) is not None and remaining > 0:
-                time.sleep(min(remaining, 0.05) + 0.001)
+            # Wait for the condition (the client has given up: its deadline passed and it cancelled
+            # the call, so the RPC is no longer active), not for a fixed time. The server's own
+            # time_remaining() is not the client's clock: answering at its zero was still in time.
+            while context.is_active():
+                time.sleep(0.01)
         received = _rows(request)
         with self.lock:
             self.logs.extend(received)
             self.requests += 1
-            remaining = context.time_remaining()
-            late = remaining is not None and remaining <= 0
+            late = not context.is_active()
             self.answered_late.append(([r["attributes"].get("rid") for r in received], late))
         return logs_service_pb2.ExportLogsServiceResponse()
 

@@ -26,6 +26,7 @@ _SPOOLED = re.compile(r"\.n(\d+)(?:\.a\d+)?\.otlp$")
 
 
 def _env(endpoint: str, spool: Path | None, **extra: str) -> dict[str, str]:
+    settings = {"AIBOS_EXPORT_TIMEOUT": "1", **extra}
     return clean_env(
         AIBOS_ENDPOINT=endpoint,
         AIBOS_ENVIRONMENT="staging",
@@ -33,10 +34,9 @@ def _env(endpoint: str, spool: Path | None, **extra: str) -> dict[str, str]:
         AIBOS_LEVEL="TRACE",
         AIBOS_SPOOL=str(spool) if spool is not None else "off",
         AIBOS_SCHEDULE_DELAY="0.1",
-        AIBOS_EXPORT_TIMEOUT="1",
         AIBOS_SPOOL_RETRY_INTERVAL="0.5",
         AIBOS_CAPTURE_WARNINGS="off",
-        **extra,
+        **settings,
     )
 
 
@@ -65,7 +65,16 @@ def test_outage_with_spool_every_record_arrives_once(tmp_path: Path) -> None:
     count = int(rate * seconds)
     receiver = OtlpReceiver(free_port()).start()
     spool = tmp_path / "spool"
-    env = _env(receiver.endpoint, spool, AIBOS_SHUTDOWN_TIMEOUT="5", PYTHONPATH=str(ROOT))
+    # A 5 s export timeout (not 1 s): the probe right after the restart is answered by a receiver
+    # that shares a loaded machine; with 1 s its answer once came after the client had given up
+    # (a cut acknowledgement, the documented at-least-once case pinned by the test below).
+    env = _env(
+        receiver.endpoint,
+        spool,
+        AIBOS_SHUTDOWN_TIMEOUT="5",
+        AIBOS_EXPORT_TIMEOUT="5",
+        PYTHONPATH=str(ROOT),
+    )
     process = subprocess.Popen(
         [sys.executable, str(APP), "log", str(count), str(rate)],
         env=env,
@@ -95,7 +104,12 @@ def test_outage_with_spool_every_record_arrives_once(tmp_path: Path) -> None:
         receiver.stop()
     ids = _ids(receiver)
     assert set(ids) == set(range(count)), f"missing {sorted(set(range(count)) - set(ids))[:20]}"
-    assert [rid for rid, n in ids.items() if n > 1] == []
+    # Exactly once, except where the receiver itself answered after the client's deadline: that
+    # cut acknowledgement is the one duplicate docs/delivery.md allows; it must be the receiver's
+    # doing, seen here, never the spool's or the queue's.
+    cut = {rid for rids, late in receiver.answered_late if late for rid in rids}
+    assert [rid for rid, n in ids.items() if n > 1 and rid not in cut] == []
+    assert max(ids.values()) <= 2
     assert spooled_during_outage > 0  # the outage really went through the spool
     assert spooled_records(spool) == 0
     summary = _summary(output)
