@@ -21,7 +21,7 @@ from aibos_otel.sdk.bridge import OTelBridgeHandler
 from aibos_otel.sdk.console import ConsoleProcessor
 from aibos_otel.sdk.delivery import DeliveryProcessor
 from aibos_otel.sdk.levels import install_level_names
-from aibos_otel.sdk.pipeline import PipelineProcessor, RecordStage
+from aibos_otel.sdk.pipeline import PipelineProcessor, RecordStage, ScopeStage
 from aibos_otel.sdk.resource import build_resource
 from aibos_otel.sdk.self_metrics import SelfMetrics
 from aibos_otel.sdk.settings import Settings, resolve
@@ -204,17 +204,20 @@ def _otlp_metric_reader(settings: Settings) -> MetricReader:
     return PeriodicExportingMetricReader(exporter, export_interval_millis=settings.metrics_interval * 1000)
 
 
-def _redaction_stage(settings: Settings, meter_provider: MeterProvider) -> RecordStage | None:
+def _redaction_stage(
+    settings: Settings, meter_provider: MeterProvider
+) -> tuple[RecordStage | None, ScopeStage | None]:
+    """The record stage and the scope stage (both None when redaction is off)."""
     if settings.redaction is False:
-        return None
+        return None, None
     try:
         from aibos_otel.redaction.stage import build_record_stage  # type: ignore[import-not-found,unused-ignore]
     except ImportError:  # the engine ships in the same wheel; only a broken install lands here
         _internal.warning("aibos: redaction engine unavailable; records are not redacted")
-        return None
+        return None, None
     profiles = None if settings.redaction in (None, True) else list(settings.redaction)  # type: ignore[arg-type]
-    stage: RecordStage = build_record_stage(profiles, meter_provider=meter_provider)
-    return stage
+    stage = build_record_stage(profiles, meter_provider=meter_provider)
+    return stage, stage.scope
 
 
 def _redacted_resource(resource: Resource) -> Resource:
@@ -400,10 +403,12 @@ def _build(
         )
     downstream.extend(deliveries)
     downstream.extend(extra_processors)
+    redaction, scope_redaction = _redaction_stage(settings, meter_provider)
     pipeline = PipelineProcessor(
         downstream,
         metrics=metrics,
-        redaction=_redaction_stage(settings, meter_provider),
+        redaction=redaction,
+        scope_redaction=scope_redaction,
         strict_alerts=settings.environment == "development",
     )
     _slot.install(pipeline)
