@@ -105,3 +105,32 @@ def test_no_field_carries_a_secret_to_the_receiver(receiver: GrpcReceiver) -> No
     assert resource["db.url"] == "postgres://app:[REDACTED:url-credentials]@db:5432/app"
     assert resource["aws.[REDACTED:aws-access-key-id]"] == "1"
     assert resource["team"] == "payments"
+
+
+def test_a_formatting_failure_is_exported_masked_and_reported_on_one_line(
+    receiver: GrpcReceiver, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``log.info("key %s to %s", secret)``: stdlib's handleError would print the arguments to
+    stderr and the record would be lost."""
+    with receiver:
+        handle = _setup(receiver)
+        # The root as a service has it: pytest's capture handlers raise on a formatting error.
+        monkeypatch.setattr(logging.getLogger(), "handlers", [handle.handler])
+        log = logging.getLogger("tests.format")
+        log.info("key %s to %s", AWS)  # noqa: PLE1206 - the bug under test
+        log.info("after the failure")
+        assert handle.force_flush(5000)
+        assert wait_for(lambda: {"key %s to %s", "after the failure"} <= set(_bodies(receiver)))
+        handle.shutdown()
+
+    _assert_no_secret_on_the_wire(receiver)
+    failed = _bodies(receiver)["key %s to %s"]
+    assert failed.severity_text == "INFO"
+    assert failed.attributes["aibos.format_error"] == "TypeError: not enough arguments for format string"
+    stderr = capsys.readouterr().err
+    assert AWS not in stderr
+    assert "Arguments" not in stderr and "Traceback" not in stderr
+    lines = [line for line in stderr.splitlines() if line.startswith("aibos:")]
+    assert len(lines) == 1, stderr
+    assert "tests.format" in lines[0] and "TypeError" in lines[0]
+    assert handle.metrics.snapshot()["handler_errors"] == 1
