@@ -4,6 +4,11 @@ Built once at setup by :func:`build_record_stage`, then called for every record 
 thread, so the common case -- a clean message with a few short attributes -- costs one
 Hyperscan scan over the joined string values plus a dict lookup per attribute key.
 
+Every field a record carries to OTLP is redacted: the body, attribute values *and keys*
+(nested map keys too), ``event_name``, ``severity_text`` (kept when it is a level name), and,
+through :meth:`RecordRedaction.scope`, the instrumentation scope. Keys, names and scopes repeat,
+so each distinct one goes through the engine once (:mod:`aibos_otel.redaction.names`).
+
 What the stage writes on a record that had redactions:
 
 * ``aibos.redaction.count.<id>`` (int): redactions by detector or key-rule id, never values;
@@ -28,10 +33,12 @@ from aibos_otel.redaction.engine import (
     default_redactor,
     resolve_profiles,
 )
+from aibos_otel.redaction.names import NameRedactor, is_level_name
 
 if TYPE_CHECKING:
     from opentelemetry._logs import LogRecord
     from opentelemetry.metrics import MeterProvider
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 RecordStage = Callable[["LogRecord"], None]
 """A stage that mutates an API ``LogRecord`` in place (body and attributes)."""
@@ -44,12 +51,13 @@ REDACTIONS_INSTRUMENT = "aibos.redaction.redactions"
 FAILURES_INSTRUMENT = "aibos.redaction.failures"
 
 _SIMPLE = (bool, float)
+_STRUCTURED = (Mapping, list, tuple)
 _BIG_INT = 10**11  # shorter integers cannot hold a card, account or national number
-_UNSEEN = object()
 
 
-class _Stage:
-    """The callable returned by :func:`build_record_stage`."""
+class RecordRedaction:
+    """The callable returned by :func:`build_record_stage`: ``stage(record)`` redacts a record
+    in place; :meth:`scope` redacts the record's instrumentation scope."""
 
     def __init__(self, redactor: Redactor, meter_provider: MeterProvider | None) -> None:
         from opentelemetry.metrics import get_meter_provider
@@ -63,16 +71,38 @@ class _Stage:
             FAILURES_INSTRUMENT, unit="{failure}", description="Values masked because redaction failed"
         )
         self._candidates = redactor.scanner.candidates
-        self._key_rule = redactor.key_rule
-        self._key_cache = redactor._key_cache  # read-only fast lookup; key_rule() fills it
+        self._names = NameRedactor(redactor)
+        # The key cache is read directly on the hot path (one dict.get per key).
+        self._key_cache = self._names._keys
+        self._key = self._names.key
 
     def __call__(self, record: LogRecord) -> None:
+        """Redact ``record`` in place; never raises (a failure masks the record, fail closed)."""
         try:
             walk, candidates = self._first_pass(record)
             if walk or candidates:
                 self._redact(record, None if candidates is None else candidates)
         except Exception:
             self._fail_closed(record)
+
+    def scope(self, scope: InstrumentationScope) -> InstrumentationScope:
+        """``scope`` redacted (name, version, schema URL, attributes), memoised per scope; the
+        same object when it is clean. Never raises."""
+        try:
+            redacted, counts = self._names.scope(scope)
+        except Exception:
+            from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+            self._failures.add(1)
+            return InstrumentationScope(ERROR_MARKER)
+        if redacted is not scope:
+            # Counted each time a record carries it: the meter shows how often it leaks.
+            for rule_id, count in counts.items():
+                if rule_id == ERROR_ID:
+                    self._failures.add(count)
+                else:
+                    self._redactions.add(count, {"detector": rule_id})
+        return redacted
 
     def _first_pass(self, record: LogRecord) -> tuple[bool, list[int] | None]:
         """The fast path: one first pass over every string value joined.
@@ -82,6 +112,12 @@ class _Stage:
         match some string value (a superset for each), or None when a structured value, bytes
         or a big integer needs a first pass of its own."""
         walk = False
+        event_name = record.event_name
+        if event_name and self._names.name(event_name)[0] is not None:
+            walk = True
+        severity_text = record.severity_text
+        if severity_text and self._names.severity(severity_text)[0] is not None:
+            walk = True
         body = record.body
         if type(body) is str:
             texts = [body]
@@ -95,9 +131,12 @@ class _Stage:
             items: Any = getattr(attributes, "_dict", attributes).items()
             key_cache = self._key_cache
             for key, value in items:
-                rule = key_cache.get(key, _UNSEEN)
-                if rule is _UNSEEN:
-                    rule = self._key_rule(key)
+                answer = key_cache.get(key)
+                if answer is None:
+                    answer = self._key(key)
+                rule, new_key, _ = answer
+                if new_key is not None:
+                    walk = True  # the key itself holds something to redact
                 if rule is not None:
                     walk = True
                     continue  # the whole value is masked: no need to scan it
@@ -117,22 +156,46 @@ class _Stage:
         """Redact every value; ``candidates`` from the joined first pass (a superset for each
         string value) saves a first pass per value."""
         redactor = self.redactor
+        names = self._names
         counts: Counter[str] = Counter()
         body = record.body
         if body is not None:
             new_body = redactor.redact_value(None, body, counts, candidates=candidates)
+            if isinstance(new_body, _STRUCTURED):
+                new_body = names.nested_keys(new_body, counts)
             record.body = ERROR_MARKER if new_body is DROP else new_body
+        if record.event_name:
+            self._replace(record, "event_name", names.name(record.event_name), counts)
+        if record.severity_text:
+            self._replace(record, "severity_text", names.severity(record.severity_text), counts)
         attributes: Any = record.attributes
         if attributes:
             for key in list(attributes):
                 value = attributes[key]
                 new = redactor.redact_value(key, value, counts, candidates=candidates)
-                if new is DROP:
+                if isinstance(new, _STRUCTURED):
+                    new = names.nested_keys(new, counts)
+                _, new_key, found = names.key(key)
+                if new_key is not None:
+                    counts.update(found)
+                    del attributes[key]  # renamed: two keys redacted alike keep the later value
+                    if new is not DROP:
+                        attributes[new_key] = new
+                elif new is DROP:
                     del attributes[key]
                 elif new is not value and new != value:
                     attributes[key] = new
         if counts:
             self._record_counts(record, counts)
+
+    @staticmethod
+    def _replace(
+        record: LogRecord, field: str, answer: tuple[str | None, Mapping[str, int]], counts: Counter[str]
+    ) -> None:
+        redacted, found = answer
+        if redacted is not None:
+            setattr(record, field, redacted)
+            counts.update(found)
 
     def _record_counts(self, record: LogRecord, counts: Counter[str]) -> None:
         failures = counts.pop(ERROR_ID, 0)
@@ -150,18 +213,31 @@ class _Stage:
             self._failures.add(failures)
 
     def _fail_closed(self, record: LogRecord) -> None:
-        """Mask the body and every non-numeric attribute; never let an exception out."""
+        """Mask the body, the event name, a severity text that is no level name, every value
+        but short numbers, and every key the name cache cannot vouch for; never raise."""
         try:
             record.body = ERROR_MARKER
+            if record.event_name:
+                record.event_name = ERROR_MARKER
+            if record.severity_text and not is_level_name(record.severity_text):
+                record.severity_text = ERROR_MARKER
             attributes: Any = record.attributes
             if attributes:
-                for key in list(attributes):
-                    if not isinstance(attributes[key], (bool, int, float)):
-                        attributes[key] = ERROR_MARKER
+                for index, key in enumerate(list(attributes)):
+                    value = attributes.pop(key)
+                    keep = isinstance(value, (bool, float)) or (type(value) is int and abs(value) < _BIG_INT)
+                    attributes[self._safe_key(key, index)] = value if keep else ERROR_MARKER
                 attributes[FAILURES_KEY] = 1
             self._failures.add(1)
         except Exception:  # pragma: no cover - the record object itself is broken
             pass
+
+    def _safe_key(self, key: str, index: int) -> str:
+        try:
+            new_key = self._names.key(key)[1]
+        except Exception:
+            return f"{ERROR_MARKER}.{index}"  # even the key cannot be judged: mask it, keep it unique
+        return key if new_key is None else new_key
 
 
 def build_record_stage(
@@ -169,29 +245,36 @@ def build_record_stage(
     *,
     redactor: Redactor | None = None,
     meter_provider: MeterProvider | None = None,
-) -> RecordStage:
+) -> RecordRedaction:
     """Build the record stage for the SDK pipeline (once, at setup).
 
     ``profiles`` None means ``AIBOS_REDACTION_PROFILES`` or secrets+pci+gdpr; a ready
     ``redactor`` (e.g. built from the policy file) takes precedence over ``profiles``.
-    The returned callable mutates the record in place and never raises.
+    The returned callable mutates the record in place and never raises; its
+    :meth:`~RecordRedaction.scope` redacts instrumentation scopes.
     """
     if redactor is None:
         shared = default_redactor()
         # The default redactor is shared with resource redaction: build the catalogue once.
         redactor = shared if resolve_profiles(profiles) == shared.profiles else Redactor(profiles)
-    return _Stage(redactor, meter_provider)
+    return RecordRedaction(redactor, meter_provider)
 
 
 def redact_resource_attributes(
     attrs: Mapping[str, Any], *, redactor: Redactor | None = None
 ) -> dict[str, Any]:
-    """Redact resource attributes once at start-up (same rules as record attributes)."""
+    """Redact resource attributes once at start-up (same rules as record attributes: values,
+    keys and nested map keys)."""
     active = redactor if redactor is not None else default_redactor()
+    names = NameRedactor(active)
     counts: Counter[str] = Counter()
     out: dict[str, Any] = {}
     for key, value in attrs.items():
         new = active.redact_value(key, value, counts)
-        if new is not DROP:
-            out[key] = new
+        if new is DROP:
+            continue
+        if isinstance(new, _STRUCTURED):
+            new = names.nested_keys(new, counts)
+        new_key = names.key(key)[1]
+        out[key if new_key is None else new_key] = new
     return out

@@ -29,6 +29,9 @@ LEVEL_NAMES: dict[str, int] = {
     "CRITICAL": FATAL,
 }
 
+SEVERITY_TEXTS = frozenset({"UNSPECIFIED", "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"})
+"""Every severity text :func:`severity_for_level` writes."""
+
 # Short OTel names, lower-case, as Loki's `level` label and the policy file use them.
 SEVERITY_CLASSES: tuple[str, ...] = ("trace", "debug", "info", "warn", "error", "fatal")
 

@@ -20,15 +20,18 @@ from typing import Any
 
 from opentelemetry._logs import LogRecord
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from aibos_otel.fingerprint import fingerprint
 from aibos_otel.sdk import alerts
 from aibos_otel.sdk.context import bound_attributes
-from aibos_otel.sdk.levels import severity_class
+from aibos_otel.sdk.levels import SEVERITY_TEXTS, severity_class
 from aibos_otel.sdk.self_metrics import SelfMetrics
 
 RecordStage = Callable[[LogRecord], None]
-"""A stage that mutates an API ``LogRecord`` in place (body and attributes)."""
+"""A stage that mutates an API ``LogRecord`` in place (every field but the scope)."""
+ScopeStage = Callable[[InstrumentationScope], InstrumentationScope]
+"""Returns the instrumentation scope a record is exported under (redacted)."""
 
 REDACTION_FAILED = "[REDACTED:redaction-failed]"
 
@@ -42,15 +45,21 @@ def in_pipeline() -> bool:
 
 
 def mask_whole_record(record: LogRecord) -> None:
-    """Fail closed: replace the body and every non-numeric attribute value with a marker."""
+    """Fail closed: replace the body, the event name, a severity text the SDK did not write,
+    every attribute key and every non-numeric attribute value with markers."""
     record.body = REDACTION_FAILED
-    attributes = record.attributes
+    if record.event_name:
+        record.event_name = REDACTION_FAILED
+    if record.severity_text and record.severity_text not in SEVERITY_TEXTS:
+        record.severity_text = REDACTION_FAILED
+    attributes: Any = record.attributes
     if attributes is None:
         return
-    for key in list(attributes):
-        value = attributes[key]
-        if not isinstance(value, (bool, int, float)):
-            attributes[key] = REDACTION_FAILED  # type: ignore[index]
+    # Without the engine nothing can vouch for a key: keep the values (numbers only) in order.
+    for index, key in enumerate(list(attributes)):
+        value = attributes.pop(key)
+        masked = value if isinstance(value, (bool, int, float)) else REDACTION_FAILED
+        attributes[f"aibos.redaction.masked.{index}"] = masked
 
 
 class PipelineProcessor(LogRecordProcessor):
@@ -62,11 +71,13 @@ class PipelineProcessor(LogRecordProcessor):
         *,
         metrics: SelfMetrics,
         redaction: RecordStage | None = None,
+        scope_redaction: ScopeStage | None = None,
         strict_alerts: bool = False,
     ) -> None:
         self._downstream = tuple(downstream)
         self._metrics = metrics
         self._redaction = redaction
+        self._scope_redaction = scope_redaction
         self._strict_alerts = strict_alerts
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
@@ -85,7 +96,7 @@ class PipelineProcessor(LogRecordProcessor):
             if not keys.keys().isdisjoint(alerts.ALERT_KEYS):
                 self._alert_stage(attributes)  # may raise AlertAnnotationError in development
             if self._redaction is not None:
-                self._redaction_stage(record)
+                self._redaction_stage(log_record)
             number = record.severity_number.value if record.severity_number is not None else 0
             sampled = self._metrics.count_record(severity_class(number))
             for processor in self._downstream:
@@ -124,12 +135,18 @@ class PipelineProcessor(LogRecordProcessor):
                 "aibos: invalid alert annotation, fell back to warning: %s", attributes["alert.invalid"]
             )
 
-    def _redaction_stage(self, record: LogRecord) -> None:
+    def _redaction_stage(self, log_record: ReadWriteLogRecord) -> None:
         assert self._redaction is not None
+        record = log_record.log_record
         try:
             self._redaction(record)
+            scope = log_record.instrumentation_scope
+            if self._scope_redaction is not None and scope is not None:
+                # The scope (logger name) is exported beside the record: redact it too.
+                log_record.instrumentation_scope = self._scope_redaction(scope)
         except Exception:
             mask_whole_record(record)
+            log_record.instrumentation_scope = InstrumentationScope(REDACTION_FAILED)
             self._metrics.count_redaction_failure()
             _internal.error("aibos: redaction failed; the record was masked whole")
 

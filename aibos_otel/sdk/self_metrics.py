@@ -33,6 +33,7 @@ class SelfMetrics:
         self.export_failures: dict[str, int] = {}
         self.alert_fallbacks = 0
         self.redaction_failures = 0
+        self.handler_errors = 0
         self._duration_histogram: object | None = None
         self._sample = DURATION_SAMPLE_EVERY - 1  # the first record is always sampled
 
@@ -74,6 +75,11 @@ class SelfMetrics:
         with self._lock:
             self.redaction_failures += 1
 
+    def count_handler_error(self) -> None:
+        """Count one record the logging handler could not format or translate."""
+        with self._lock:
+            self.handler_errors += 1
+
     # -- reading --------------------------------------------------------------------------------
     def dropped_by_severity(self, reason: str | None = None) -> dict[str, int]:
         """Drops summed per severity name (optionally for one reason)."""
@@ -94,6 +100,7 @@ class SelfMetrics:
                 "export_failures": dict(self.export_failures),
                 "alert_fallbacks": self.alert_fallbacks,
                 "redaction_failures": self.redaction_failures,
+                "handler_errors": self.handler_errors,
             }
 
     # -- OTel instruments -----------------------------------------------------------------------
@@ -124,6 +131,13 @@ class SelfMetrics:
             callbacks=[self._observe_alert_fallbacks],
             unit="{record}",
             description="Records whose alert annotation was invalid and fell back to warning.",
+        )
+        meter.create_observable_counter(
+            "aibos.logs.handler.errors",
+            callbacks=[self._observe_handler_errors],
+            unit="{record}",
+            description="Records the logging handler could not format (exported unformatted) "
+            "or translate (not exported).",
         )
         self._duration_histogram = meter.create_histogram(
             "aibos.logs.pipeline.duration",
@@ -157,3 +171,8 @@ class SelfMetrics:
         from opentelemetry.metrics import Observation
 
         return [Observation(self.alert_fallbacks)]
+
+    def _observe_handler_errors(self, options: CallbackOptions) -> Iterable[Observation]:
+        from opentelemetry.metrics import Observation
+
+        return [Observation(self.handler_errors)]

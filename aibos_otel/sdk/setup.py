@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from opentelemetry._logs import SeverityNumber
 from opentelemetry.sdk._logs import LoggerProvider, LogRecordProcessor, ReadWriteLogRecord
@@ -20,8 +20,9 @@ from aibos_otel.sdk import logger as logger_module
 from aibos_otel.sdk.bridge import OTelBridgeHandler
 from aibos_otel.sdk.console import ConsoleProcessor
 from aibos_otel.sdk.delivery import DeliveryProcessor
+from aibos_otel.sdk.handler_errors import Sanitise
 from aibos_otel.sdk.levels import install_level_names
-from aibos_otel.sdk.pipeline import PipelineProcessor, RecordStage
+from aibos_otel.sdk.pipeline import PipelineProcessor, RecordStage, ScopeStage
 from aibos_otel.sdk.resource import build_resource
 from aibos_otel.sdk.self_metrics import SelfMetrics
 from aibos_otel.sdk.settings import Settings, resolve
@@ -204,17 +205,24 @@ def _otlp_metric_reader(settings: Settings) -> MetricReader:
     return PeriodicExportingMetricReader(exporter, export_interval_millis=settings.metrics_interval * 1000)
 
 
-def _redaction_stage(settings: Settings, meter_provider: MeterProvider) -> RecordStage | None:
+class _Redaction(NamedTuple):
+    record: RecordStage | None = None
+    scope: ScopeStage | None = None
+    text: Sanitise | None = None  # for the one line the handler prints on an error
+
+
+def _redaction_stage(settings: Settings, meter_provider: MeterProvider) -> _Redaction:
+    """The record stage, the scope stage and a text redactor (all None when redaction is off)."""
     if settings.redaction is False:
-        return None
+        return _Redaction()
     try:
         from aibos_otel.redaction.stage import build_record_stage  # type: ignore[import-not-found,unused-ignore]
     except ImportError:  # the engine ships in the same wheel; only a broken install lands here
         _internal.warning("aibos: redaction engine unavailable; records are not redacted")
-        return None
+        return _Redaction()
     profiles = None if settings.redaction in (None, True) else list(settings.redaction)  # type: ignore[arg-type]
-    stage: RecordStage = build_record_stage(profiles, meter_provider=meter_provider)
-    return stage
+    stage = build_record_stage(profiles, meter_provider=meter_provider)
+    return _Redaction(stage, stage.scope, stage.redactor.redact_text)
 
 
 def _redacted_resource(resource: Resource) -> Resource:
@@ -400,15 +408,17 @@ def _build(
         )
     downstream.extend(deliveries)
     downstream.extend(extra_processors)
+    redaction = _redaction_stage(settings, meter_provider)
     pipeline = PipelineProcessor(
         downstream,
         metrics=metrics,
-        redaction=_redaction_stage(settings, meter_provider),
+        redaction=redaction.record,
+        scope_redaction=redaction.scope,
         strict_alerts=settings.environment == "development",
     )
     _slot.install(pipeline)
 
-    handler = OTelBridgeHandler(logger_provider)
+    handler = OTelBridgeHandler(logger_provider, sanitise=redaction.text, metrics=metrics)
     attached_to: logging.Logger | None = None
     if settings.capture_stdlib:
         root = logging.getLogger()

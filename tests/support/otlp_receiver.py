@@ -78,6 +78,9 @@ def decode_logs(request: logs_service_pb2.ExportLogsServiceRequest) -> list[Reco
 @dataclass
 class Store:
     records: list[Record] = field(default_factory=list)
+    # Every logs request as received, serialized again: tests that must prove a value reached
+    # no field at all search these bytes rather than the decoded records.
+    wire: list[bytes] = field(default_factory=list)
     metrics: dict[str, list[tuple[dict[str, Any], Any]]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     delay: float = 0.0
@@ -85,8 +88,10 @@ class Store:
 
     def add_logs(self, request: logs_service_pb2.ExportLogsServiceRequest) -> None:
         out = decode_logs(request)
+        raw = request.SerializeToString()
         with self.lock:
             self.records.extend(out)
+            self.wire.append(raw)
 
     def add_metrics(self, request: metrics_service_pb2.ExportMetricsServiceRequest) -> None:
         with self.lock:
@@ -114,6 +119,11 @@ class Store:
     def snapshot(self) -> list[Record]:
         with self.lock:
             return list(self.records)
+
+    def wire_bytes(self) -> bytes:
+        """Every logs request received so far, serialized, concatenated."""
+        with self.lock:
+            return b"".join(self.wire)
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, interval: float = 0.05) -> bool:
