@@ -71,8 +71,11 @@ PCI_DETECTORS: tuple[Detector, ...] = (
         "pci",
         "payment",
         # not right after an IBAN head ("RS35 2600 0560 ...": the digits are its BBAN groups)
-        r"(?<![A-Za-z0-9\-.])(?<![A-Z]{2}\d{2} )(?P<secret>[2-6]\d{2,3}(?:[ \-]?\d){9,15})(?![A-Za-z0-9])",
-        "Payment card number, 13-19 digits with optional spaces/dashes, Luhn and issuer checked",
+        # Groups separated by one kind of separator: space, dash, dot, slash, underscore or tab
+        # (NBSP, thin spaces and en dashes reach it through the unicode view as " " and "-").
+        r"(?<![A-Za-z0-9\-.])(?<![A-Z]{2}\d{2} )"
+        r"(?P<secret>[2-6]\d{2,3}(?:[ \-./_\t]?\d){9,15})(?![A-Za-z0-9])",
+        "Payment card number, 13-19 digits with optional separators, Luhn and issuer checked",
         keywords=(),
         validator=_card_main_issuers,
         shrink=True,
@@ -80,6 +83,13 @@ PCI_DETECTORS: tuple[Detector, ...] = (
             "card 4111 1111 1111 1111 declined",
             "pan=5555-5555-5555-4444",
             "Refund issued to 378282246310005",
+            "card 4111.1111.1111.1111 declined",
+            "card 4111/1111/1111/1111 declined",
+            "card 4111_1111_1111_1111 declined",
+            "card 4111\t1111\t1111\t1111 declined",
+            "card 4111\u00a01111\u00a01111\u00a01111 declined",
+            "card 4111\u20091111\u20091111\u20091111 declined",
+            "card 4111\u20131111\u20131111\u20131111 declined",
         ),
         negatives=(
             "4012-8888-8888-1882",
@@ -245,8 +255,9 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         "iban",
         "gdpr",
         "financial",
-        r"(?<![A-Za-z0-9])(?P<secret>[A-Z]{2}\d{2}(?:[ \-]?[A-Z0-9]{4}){2,7}"
-        r"(?:[ \-]?[A-Z0-9]{1,4})?)(?![A-Za-z0-9])",
+        # upper or lower case (the validator refuses mixed case: "LV80 bANK ...")
+        r"(?<![A-Za-z0-9])(?P<secret>[A-Za-z]{2}\d{2}(?:[ \-]?[A-Za-z0-9]{4}){2,7}"
+        r"(?:[ \-]?[A-Za-z0-9]{1,4})?)(?![A-Za-z0-9])",
         "IBAN (country length, BBAN shape and mod-97 checked)",
         keywords=(),
         validator=v.iban,
@@ -254,6 +265,7 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         examples=(
             "beneficiary updated: iban=DE89 3704 0044 0532 0130 00 bic=DEUTDEFF",
             "payout_iban: GB82WEST12345698765432",
+            "beneficiary iban de89370400440532013000 saved",
         ),
         negatives=("account field rejected: NL91 1BNA 0417 1643 00", "HR121001005186300016"),
         priority=70,

@@ -54,11 +54,14 @@ def shannon_entropy(text: str) -> float:
 # ---------------------------------------------------------------------------------------------
 
 
+_CARD_SEPARATOR = re.compile(r"[^0-9]")
+
+
 def payment_card(text: str) -> bool:
     """A 13-19 digit PAN: consistent separators, Luhn, a real issuer range, not one repeated digit."""
-    if "-" in text and " " in text:
-        return False
-    groups = [len(g) for g in re.split(r"[ \-]", text) if g]
+    if len(set(_CARD_SEPARATOR.findall(text))) > 1:
+        return False  # one kind of separator throughout
+    groups = [len(g) for g in _CARD_SEPARATOR.split(text) if g]
     if len(groups) > 1 and not _card_grouping(groups):
         return False  # "51342435 40720079" is two numbers, not a card
     number = digits_of(text)
