@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aibos_otel.redaction import validators as v
@@ -28,8 +29,16 @@ def _has_digit(value: str) -> bool:
     return any(c.isdigit() for c in value)
 
 
+# A calendar date is not a phone number, even next to "callback" ("created_at=2024-05-01 ...").
+_DATE = re.compile(
+    r"(?:19|20)\d{2}([\-./])(?:0[1-9]|1[0-2])\1(?:0[1-9]|[12]\d|3[01])|\d{2}([\-./])\d{2}\2(?:19|20)\d{2}"
+)
+
+
 def _phone_digits(low: int, high: int) -> v.Validator:
     def check(value: str) -> bool:
+        if _DATE.fullmatch(value.strip("()")):
+            return False
         digits = v.digits_of(value)
         return low <= len(digits) <= high and len(set(digits)) > 2
 
@@ -211,7 +220,7 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         context=_PHONE_WORDS,
         context_window=40,
         examples=("Twilio call to 13812345678 completed", "callback requested by 09-7625400"),
-        negatives=("call took 12345678 ms", "phone book has 3 entries"),
+        negatives=("call took 12345678 ms", "phone book has 3 entries", "callback at 2024-05-01 12:00:00"),
         min_digits=8,
     ),
     _d(

@@ -41,6 +41,7 @@ _KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 _KEY_TAIL = re.compile(r"[A-Za-z0-9_.\-]{0,%d}".replace("%d", str(MAX_KEY)))
 # A quote, possibly escaped (JSON in a string: \" or \\\"), right before or after a key.
 _QUOTE = re.compile(r"\\{0,3}[\"'`]")
+_QUOTE_BEFORE = re.compile(r"\\{0,3}[\"'`]\Z")
 _ASSIGN = re.compile(r"[ \t]*(?:=>|:=|=(?!=)|:(?!:))[ \t]*")
 _PROSE = re.compile(r"\s+(?:to|is|as|was|=)\s+(?=\\{0,3}[\"'`(])")
 _SPACE_QUOTE = re.compile(r"[ \t]+(?=\\{0,3}[\"'`])")
@@ -50,8 +51,12 @@ _FLAG_GAP = re.compile(r"[ \t]+(?=[^\s\-])")
 _XML_NAME_ATTR = re.compile(r"(?:name|key|id|param|property)\s*=\s*\Z", re.IGNORECASE)
 _XML_VALUE_ATTR = re.compile(r"\s+(?:value|content|val)\s*=\s*(?=[\"'])", re.IGNORECASE)
 _XML_TEXT = re.compile(r"\s*>([^<]{1,%d})<".replace("%d", str(MAX_VALUE)))
-_BARE = re.compile(r"[^\s;,\"'<>)\]}]{1,%d}".replace("%d", str(MAX_VALUE)))
-_BARE_QUERY = re.compile(r"[^\s;,&\"'<>)\]}#]{1,%d}".replace("%d", str(MAX_VALUE)))
+# A bare value ends at whitespace, a quote or ";" (connection strings), and at "&" or "#" in a
+# query string; closing brackets and punctuation at its end belong to the text around it
+# ("User(password=x)", "password=x, user=y", "password=x.").
+_BARE = re.compile(r"[^\s;\"'`]{1,%d}".replace("%d", str(MAX_VALUE)))
+_BARE_QUERY = re.compile(r"[^\s;&#\"'`]{1,%d}".replace("%d", str(MAX_VALUE)))
+_BARE_TRAILER = ",)]}>.:"
 _TO_LINE_END = re.compile(r"[^\r\n]{1,%d}".replace("%d", str(MAX_VALUE)))
 _DOUBLE_QUOTED = re.compile(r"((?:[^\"\\\r\n]|\\.){0,%d})\"".replace("%d", str(MAX_VALUE)))
 # mysql -p<password> / -p <password>, sshpass -p <password>: short flags named by the tool.
@@ -60,6 +65,8 @@ _SHORT_FLAG = re.compile(
     r"(?:[ \t]+(?P<spaced>[^\s\-][^\s]{0,255})|(?P<attached>[^\s]{1,256}))"
 )
 
+# Tools whose short flag -p takes a password: words of the prefilter too.
+_TOOL_WORDS = ("mysql", "mariadb", "sshpass")
 # Names whose value is the rest of the header line (several words: "Bearer x", cookies).
 _LINE_VALUED = frozenset(
     {"authorization", "proxy_authorization", "cookie", "set_cookie", "x_api_key", "x_auth_token", "api_key"}
@@ -76,6 +83,9 @@ _INERT = frozenset(
 _TEMPLATE = re.compile(r"^(?:\$\{.*\}|\$\(.*\)|\{\{.*\}\}|%\(.*\)s|<[^<>]*>|\$\w+|\*+|x+|X+|\.+)$")
 
 
+_CODE_CALL = re.compile(r"[A-Za-z_][\w.]*[\[(]")
+
+
 @dataclass(frozen=True, slots=True)
 class KeyedValue:
     """A value masked because of its key: the value's span and the rule the key matched."""
@@ -86,8 +96,9 @@ class KeyedValue:
 
 
 def key_keywords(rules: Iterable[KeyRule]) -> tuple[str, ...]:
-    """Every rule's keywords, deduplicated (the prefilter of this layer)."""
-    return tuple(dict.fromkeys(word for rule in rules for word in rule.keywords))
+    """Every rule's keywords and the tool names of short password flags, deduplicated (the
+    prefilter of this layer)."""
+    return tuple(dict.fromkeys((*(word for rule in rules for word in rule.keywords), *_TOOL_WORDS)))
 
 
 def inert_value(value: str) -> bool:
@@ -99,8 +110,10 @@ def inert_value(value: str) -> bool:
         return True
     if stripped.startswith(("[REDACTED", "[HMAC:", "${", "$(", "{{", "%(")) or _TEMPLATE.match(stripped):
         return True
-    if is_placeholder(stripped):
-        return True  # <YOUR_PROFILE>, pplx-xxxxxxxx..., PUT_YOUR_TOKEN_HERE
+    if _CODE_CALL.match(stripped):
+        return True  # session = Client(...), token = os.environ["X"]
+    if not stripped.isdigit() and is_placeholder(stripped):
+        return True  # <YOUR_PROFILE>, pplx-xxxxxxxx..., PUT_YOUR_TOKEN_HERE (not 122000000000003)
     return stripped.isdigit() and len(stripped) < 3
 
 
@@ -155,7 +168,8 @@ class KeyValueFinder:
                 and text[span[1] : span[1] + 1] != "("
             ):
                 found.append(KeyedValue(span[0], span[1], rule))
-                key_end = max(key_end, span[1])
+                if text[span[0] - 1 : span[0]] in ('"', "'", "`", "("):
+                    key_end = max(key_end, span[1])  # a quoted value's words are not keys
         if self._has_secret_rules and "-p" in text:
             found.extend(self._short_flags(text))
         return found
@@ -177,8 +191,8 @@ class KeyValueFinder:
 
     def _value_after(self, text: str, start: int, end: int, key: str) -> tuple[int, int] | None:
         """The span of the value the syntax after the key ``text[start:end]`` gives, if any."""
-        opening = _QUOTE.search(text, max(0, start - 4), start)
-        quote = opening.group() if opening and opening.end() == start else ""
+        opening = _QUOTE_BEFORE.search(text, max(0, start - 4), start)
+        quote = opening.group() if opening else ""
         position = end
         if quote and text.startswith(quote, position):
             position += len(quote)
@@ -191,6 +205,9 @@ class KeyValueFinder:
                 if inner:
                     return inner.span(1)
                 return None
+        elif quote == "" and start > 0 and text[start - 1] == "<" and text.startswith(">", position):
+            inner = _XML_TEXT.match(text, position)  # <password>...</password>
+            return inner.span(1) if inner else None
         assign = _ASSIGN.match(text, position)
         if assign and assign.end() > position:
             separator = assign.group().strip()
@@ -268,6 +285,6 @@ def _read_value(text: str, position: int, *, query: bool) -> tuple[int, int] | N
     if not bare:
         return None
     start, end = bare.span()
-    while end > start and text[end - 1] in ".:":
-        end -= 1  # sentence punctuation after a bare value ("password=x.")
+    while end > start and text[end - 1] in _BARE_TRAILER:
+        end -= 1
     return (start, end) if end > start else None
