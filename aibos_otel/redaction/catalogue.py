@@ -6,6 +6,16 @@ from collections.abc import Iterable
 
 from aibos_otel.redaction.detector import PROFILES, Detector, KeyRule
 
+# One of these occurs (lower-cased) in every key the sensitive-key rule matches: the key layer's
+# prefilter in free text. Keys naming a key are listed with what comes before "key", so that
+# "cache key orders:1" does not wake the layer; "connection" only as "connection string".
+_SENSITIVE_KEY_WORDS = (
+    "pass", "pwd", "secret", "token", "credential", "auth", "cookie", "sess", "sid", "cfid", "jwt", "bearer",
+    "dsn", "otp", "_key", "-key", ".key", "apikey", "accesskey", "privatekey", "signingkey", "encryptionkey",
+    "masterkey", "clientkey", "connection_string", "connectionstring", "connection-string",
+    "connection.string",
+)  # fmt: skip
+
 KEY_RULES: tuple[KeyRule, ...] = (
     KeyRule(
         "sensitive-key",
@@ -43,24 +53,7 @@ KEY_RULES: tuple[KeyRule, ...] = (
             "bypass",
             "inside",
         ),
-        keywords=(
-            "pass",
-            "pwd",
-            "secret",
-            "token",
-            "key",
-            "credential",
-            "auth",
-            "cookie",
-            "sess",
-            "sid",
-            "cfid",
-            "jwt",
-            "bearer",
-            "dsn",
-            "connection",
-            "otp",
-        ),
+        keywords=_SENSITIVE_KEY_WORDS,
     ),
     KeyRule(
         "card-key",

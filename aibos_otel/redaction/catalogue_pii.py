@@ -264,9 +264,8 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         "iban",
         "gdpr",
         "financial",
-        # upper or lower case (the validator refuses mixed case: "LV80 bANK ...")
-        r"(?<![A-Za-z0-9])(?P<secret>[A-Za-z]{2}\d{2}(?:[ \-]?[A-Za-z0-9]{4}){2,7}"
-        r"(?:[ \-]?[A-Za-z0-9]{1,4})?)(?![A-Za-z0-9])",
+        r"(?<![A-Za-z0-9])(?P<secret>[A-Z]{2}\d{2}(?:[ \-]?[A-Z0-9]{4}){2,7}"
+        r"(?:[ \-]?[A-Z0-9]{1,4})?)(?![A-Za-z0-9])",
         "IBAN (country length, BBAN shape and mod-97 checked)",
         keywords=(),
         validator=v.iban,
@@ -274,9 +273,39 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         examples=(
             "beneficiary updated: iban=DE89 3704 0044 0532 0130 00 bic=DEUTDEFF",
             "payout_iban: GB82WEST12345698765432",
-            "beneficiary iban de89370400440532013000 saved",
         ),
         negatives=("account field rejected: NL91 1BNA 0417 1643 00", "HR121001005186300016"),
+        priority=70,
+        min_digits=2,
+    ),
+    _d(
+        "iban-lower-case",
+        "gdpr",
+        "financial",
+        # Lower case needs a banking word before it: hex ids ("de12ab...") have the shape, and a
+        # context-free lower-case pattern would make every hex-bearing line a candidate.
+        r"(?<![A-Za-z0-9])(?P<secret>[a-z]{2}\d{2}(?:[ \-]?[a-z0-9]{4}){2,7}"
+        r"(?:[ \-]?[a-z0-9]{1,4})?)(?![A-Za-z0-9])",
+        "IBAN written in lower case, next to a banking word (iban, account, beneficiary ...)",
+        validator=v.iban,
+        shrink=True,
+        context=(
+            "iban",
+            "account",
+            "acct",
+            "beneficiary",
+            "payee",
+            "sepa",
+            "bank",
+            "transfer",
+            "payout",
+            "refund",
+        ),
+        examples=(
+            "beneficiary iban de89370400440532013000 saved",
+            "payout to account gb82 west 1234 5698 7654 32",
+        ),
+        negatives=("iban de89370400440532013001", "trace de12ab34cd56ef78901234567890abcd"),
         priority=70,
         min_digits=2,
     ),

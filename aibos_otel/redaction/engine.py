@@ -21,7 +21,7 @@ from typing import Any
 
 from aibos_otel.redaction.catalogue import all_detectors, detectors_for, key_rules_for
 from aibos_otel.redaction.detector import DEFAULT_PROFILES, PROFILES, Detector, KeyRule
-from aibos_otel.redaction.keyvalue import KeyValueFinder, key_keywords
+from aibos_otel.redaction.keyvalue import KeyValueFinder, key_keywords, trigger_expression
 from aibos_otel.redaction.scanner import Finding, Scanner
 from aibos_otel.redaction.validators import digits_of, random_looking
 from aibos_otel.redaction.views import needs_views, views
@@ -164,15 +164,27 @@ class Redactor:
             )
             for rule in self.key_rules
         }
+        words = key_keywords(self.key_rules)
         self.scanner = Scanner(
-            self.detectors, use_hyperscan=use_hyperscan, trigger_words=key_keywords(self.key_rules)
+            self.detectors,
+            use_hyperscan=use_hyperscan,
+            trigger_words=words,
+            trigger_expression=trigger_expression(words),
         )
 
     # -- text ------------------------------------------------------------------------------
 
     def redact_text(self, text: str) -> str:
         """Return ``text`` with every finding replaced (never raises; fails closed)."""
-        return self.redact(text).text
+        if type(text) is not str:
+            return self.redact(text).text
+        try:
+            candidates = self.scanner.candidates(text)
+            if not candidates:
+                return text  # the common case: no result object to build
+            return self._redact_candidates(text, candidates).text
+        except Exception:
+            return ERROR_MARKER
 
     def redact(self, text: str, *, candidates: list[int] | None = None) -> RedactionResult:
         """Redact ``text`` and report counts per detector id. ``candidates`` (from a first pass
@@ -186,26 +198,30 @@ class Redactor:
                 candidates = self.scanner.keyword_filter(candidates, text)
             if not candidates:
                 return RedactionResult(text)
-            if _looks_like_json(text) and len(text) <= _MAX_JSON:
-                parsed = self._redact_json(text)
-                if parsed is not None:
-                    return parsed
-            findings = self._find(text, candidates)
-            if candidates[-1] == self.scanner.trigger and needs_views(text):
-                for view in views(text):
-                    for finding in self._find(view.text, self.scanner.candidates(view.text)):
-                        start, end = view.span_to_raw(finding.start, finding.end)
-                        findings.append(Finding(start, end, finding.detector))
-            return self._apply(text, findings)
+            return self._redact_candidates(text, candidates)
         except Exception:
             return RedactionResult(ERROR_MARKER, Counter({ERROR_ID: 1}), failures=1)
+
+    def _redact_candidates(self, text: str, candidates: list[int]) -> RedactionResult:
+        """The work after a first pass that found ``candidates`` (not empty). May raise."""
+        if _looks_like_json(text) and len(text) <= _MAX_JSON:
+            parsed = self._redact_json(text)
+            if parsed is not None:
+                return parsed
+        findings = self._find(text, candidates)
+        if candidates[-1] == self.scanner.trigger and needs_views(text):
+            for view in views(text):
+                for finding in self._find(view.text, self.scanner.candidates(view.text)):
+                    start, end = view.span_to_raw(finding.start, finding.end)
+                    findings.append(Finding(start, end, finding.detector))
+        return self._apply(text, findings)
 
     def _find(self, text: str, candidates: list[int]) -> list[Finding]:
         """Value-detector findings, key-layer findings and credential pairs in ``text``."""
         if not candidates:
             return []
         findings = self.scanner.find(text, candidates=candidates)
-        if candidates[-1] == self.scanner.trigger and self._keys.may_apply(text):
+        if candidates[-1] == self.scanner.trigger:
             rule_detectors = self._rule_detectors
             findings.extend(
                 Finding(keyed.start, keyed.end, rule_detectors[keyed.rule.id])

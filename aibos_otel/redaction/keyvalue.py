@@ -26,11 +26,13 @@ and already-masked values are left alone: they carry no secret.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from aibos_otel.redaction.detector import KeyRule
+from aibos_otel.redaction.scanner import _trie_regex
 from aibos_otel.redaction.validators import is_placeholder
 
 #: Longest key and value the layer looks at (bounded work per keyword hit).
@@ -38,6 +40,7 @@ MAX_KEY = 64
 MAX_VALUE = 1024
 
 _KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+_KEY_HEAD = re.compile(r"[A-Za-z0-9_.\-]+\Z")  # searched with an end position: the key's head
 _KEY_TAIL = re.compile(r"[A-Za-z0-9_.\-]{0,%d}".replace("%d", str(MAX_KEY)))
 # A quote, possibly escaped (JSON in a string: \" or \\\"), right before or after a key.
 _QUOTE = re.compile(r"\\{0,3}[\"'`]")
@@ -95,12 +98,32 @@ class KeyedValue:
     rule: KeyRule
 
 
+# Short keywords that mostly occur inside other words ("span", "inside", "hotpath", "syntax"):
+# the Hyperscan trigger wants them at the start of a word. Keys that glue them to a word in
+# camelCase ("cardPan") hold another keyword ("card"); the finder itself still sees every hit.
+_WORD_START = frozenset({"pan", "sid", "otp", "tax", "dob", "npi", "nino", "mrn", "bsn"})
+
+
+def trigger_expression(words: Iterable[str]) -> str:
+    """The Hyperscan (ASCII, caseless) form of the layer's prefilter: ``words``, the short ones
+    at a word start, and the tools of short password flags only with a ``-p`` after them."""
+    parts = []
+    for word in words:
+        if word in _TOOL_WORDS:
+            continue
+        escaped = re.escape(word)
+        parts.append(f"(?:^|[^a-z]){escaped}" if word in _WORD_START else escaped)
+    parts.append(r"(?:mysql|mariadb|sshpass)[^\n]{0,200}\s-p")
+    return "|".join(parts)
+
+
 def key_keywords(rules: Iterable[KeyRule]) -> tuple[str, ...]:
     """Every rule's keywords and the tool names of short password flags, deduplicated (the
     prefilter of this layer)."""
     return tuple(dict.fromkeys((*(word for rule in rules for word in rule.keywords), *_TOOL_WORDS)))
 
 
+@functools.lru_cache(maxsize=4096)  # log values repeat; is_placeholder is not free
 def inert_value(value: str) -> bool:
     """True for values that carry no secret under any key: empty, booleans, ``null``, templates
     (``${X}``, ``{{x}}``, ``<your-key>``), masks (``***``), markers from an earlier redaction
@@ -131,12 +154,24 @@ class KeyValueFinder:
         self._key_allowed = key_allowed
         words = sorted(key_keywords(self.rules), key=len, reverse=True)
         self.keywords: tuple[str, ...] = tuple(words)
-        self._keyword_re = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE) if words else None
+        # Searched in the lower-cased text as a trie (one branch per first character): some 20x
+        # faster than an IGNORECASE alternation, which Python's re tries word by word.
+        self._keyword_re = re.compile(_trie_regex(words)) if words else None
+        self._keyword_re_any_case = (
+            re.compile("|".join(map(re.escape, words)), re.IGNORECASE) if words else None
+        )
         self._has_secret_rules = any(r.category == "secrets" for r in self.rules)
 
     def may_apply(self, text: str) -> bool:
         """The cheap prefilter: does any key keyword occur in ``text`` (case-insensitively)?"""
-        return self._keyword_re is not None and self._keyword_re.search(text) is not None
+        return self._keyword_re is not None and self._keyword_re.search(text.lower()) is not None
+
+    def _hits(self, text: str) -> Iterator[re.Match[str]]:
+        assert self._keyword_re is not None and self._keyword_re_any_case is not None
+        lowered = text.lower()
+        if len(lowered) == len(text):
+            return self._keyword_re.finditer(lowered)  # same offsets as the text
+        return self._keyword_re_any_case.finditer(text)  # rare: lower() changed the length
 
     def find(self, text: str) -> list[KeyedValue]:
         """Every value under a sensitive key in ``text``."""
@@ -144,13 +179,13 @@ class KeyValueFinder:
             return []
         found: list[KeyedValue] = []
         key_end = -1
-        for hit in self._keyword_re.finditer(text):
+        for hit in self._hits(text):
             if hit.start() < key_end:
                 continue  # a second keyword inside the key already looked at
             start = hit.start()
-            floor = max(0, start - MAX_KEY)
-            while start > floor and text[start - 1] in _KEY_CHARS:
-                start -= 1
+            if start and text[start - 1] in _KEY_CHARS:
+                head = _KEY_HEAD.search(text, max(0, start - MAX_KEY), start)
+                start = head.start() if head else start
             tail = _KEY_TAIL.match(text, hit.end())
             end = tail.end() if tail else hit.end()
             key_end = end

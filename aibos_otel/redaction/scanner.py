@@ -49,6 +49,7 @@ class Scanner:
         *,
         use_hyperscan: bool | None = None,
         trigger_words: Sequence[str] = (),
+        trigger_expression: str | None = None,
     ) -> None:
         self.detectors: tuple[Detector, ...] = tuple(detectors)
         for detector in self.detectors:
@@ -64,6 +65,9 @@ class Scanner:
         # pass also tells the engine whether the key layer or a canonical view has work.
         self.trigger = len(self.detectors)
         self._trigger_words = tuple(dict.fromkeys((*trigger_words, "%")))
+        # Hyperscan's form of the trigger may be tighter than the words ("pan" not in "span").
+        literal = "|".join(re.escape(word) for word in self._trigger_words if word != "%")
+        self._trigger_expression = (trigger_expression or literal) + "|%[0-9A-Fa-f]{2}"
         # A detector's context words (one must precede the match) are keywords too: when none
         # occurs anywhere in the text the detector cannot fire, so it need not run.
         self._keywords = [d.keywords or tuple(w.lower() for w in d.context) for d in self.detectors]
@@ -97,7 +101,7 @@ class Scanner:
             # compile it in the background (up to seconds on a busy machine) and use the
             # pure-re first pass, which gives the same results, until it is ready.
             self._hs = _HyperscanPrefilter.build(
-                self.detectors, self._cache_dir, cached_only=True, trigger=self._trigger_words
+                self.detectors, self._cache_dir, cached_only=True, trigger=self._trigger_expression
             )
             if self._hs is None:
                 threading.Thread(
@@ -105,14 +109,18 @@ class Scanner:
                 ).start()
                 return
         elif use_hyperscan:
-            self._hs = _HyperscanPrefilter.build(self.detectors, self._cache_dir, trigger=self._trigger_words)
+            self._hs = _HyperscanPrefilter.build(
+                self.detectors, self._cache_dir, trigger=self._trigger_expression
+            )
             if self._hs is None:
                 raise RuntimeError("hyperscan requested but not available")
         self._ready.set()
 
     def _compile_in_background(self) -> None:
         try:
-            self._hs = _HyperscanPrefilter.build(self.detectors, self._cache_dir, trigger=self._trigger_words)
+            self._hs = _HyperscanPrefilter.build(
+                self.detectors, self._cache_dir, trigger=self._trigger_expression
+            )
         except Exception:  # the pure-re first pass stays in use; results are the same
             self._hs = None
         finally:
@@ -137,7 +145,8 @@ class Scanner:
             if not hits:
                 return []
             lowered = text.lower()
-            return [i for i in sorted(hits) if self._keywords_present(i, lowered)]
+            trigger = self.trigger  # its expression is literal: a hit needs no second look
+            return [i for i in sorted(hits) if i == trigger or self._keywords_present(i, lowered)]
         return self._keyword_candidates(text)
 
     def keyword_filter(self, candidates: list[int], text: str) -> list[int]:
@@ -266,7 +275,7 @@ class _HyperscanPrefilter:
         directory: Path | None,
         *,
         cached_only: bool = False,
-        trigger: Sequence[str] = (),
+        trigger: str = "",
     ) -> _HyperscanPrefilter | None:
         """The prefilter for ``detectors``, from the cache in ``directory`` (``None``: no cache)
         or compiled (and then stored there); ``None`` without Hyperscan or, with ``cached_only``,
@@ -292,8 +301,7 @@ class _HyperscanPrefilter:
             flags.append(flags_base | (hyperscan.HS_FLAG_CASELESS if caseless else 0))
         if trigger:
             # The trigger (id: one past the detectors): a key-layer word or a percent-escape.
-            words = "|".join(re.escape(word) for word in trigger if word != "%")
-            expressions.append(f"{words}|%[0-9A-Fa-f]{{2}}".lstrip("|").encode("ascii"))
+            expressions.append(trigger.lstrip("|").encode("ascii"))
             ids.append(len(detectors))
             flags.append(flags_base | hyperscan.HS_FLAG_CASELESS)
         cache_key = _cache_key(hyperscan, expressions, ids, flags, fallback)
@@ -318,7 +326,7 @@ class _HyperscanPrefilter:
         return cls(hyperscan, database, fallback, ids)
 
     def scan(self, text: str) -> set[int]:
-        hits: set[int] = set(self._fallback)
+        hits: set[int] = set(self._fallback) if self._fallback else set()
         if self._database is None:
             return hits
         scratch = getattr(self._local, "scratch", None)
