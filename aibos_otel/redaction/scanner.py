@@ -240,19 +240,19 @@ def _trie_regex(words: Sequence[str]) -> str:
     return emit(trie)
 
 
-_GROUP_SEPARATOR = re.compile(r"[ \-][^ \-]*\Z")
-
-
 def _shrink(detector: Detector, text: str, start: int, end: int) -> int:
     """The end of the longest prefix of ``text[start:end]``, cut at a group separator, that the
     validator accepts; -1 when none does."""
     assert detector.validator is not None
     candidate = text[start:end]
+    minimum = detector.min_digits
     while True:
-        cut = _GROUP_SEPARATOR.search(candidate)
-        if cut is None or cut.start() == 0:
+        cut = max(candidate.rfind(" "), candidate.rfind("-"))
+        if cut <= 0:
             return -1
-        candidate = candidate[: cut.start()]
+        candidate = candidate[:cut]
+        if minimum and len(_ASCII_DIGITS.findall(candidate)) < minimum:
+            return -1  # too few digits left for this detector: every shorter prefix too
         if detector.validator(candidate):
             return start + len(candidate)
 
