@@ -6,13 +6,27 @@ from collections.abc import Iterable
 
 from aibos_otel.redaction.detector import PROFILES, Detector, KeyRule
 
+# One of these occurs (lower-cased) in every key the sensitive-key rule matches: the key layer's
+# prefilter in free text. Keys naming a key are listed with what comes before "key", so that
+# "cache key orders:1" does not wake the layer; "connection" only as "connection string".
+_SENSITIVE_KEY_WORDS = (
+    "pass", "pwd", "secret", "token", "credential", "auth", "cookie", "sess", "sid", "cfid", "jwt", "bearer",
+    "dsn", "otp", "_key", "-key", ".key", "apikey", "accesskey", "privatekey", "signingkey", "encryptionkey",
+    "masterkey", "clientkey", "connection_string", "connectionstring", "connection-string",
+    "connection.string",
+)  # fmt: skip
+
 KEY_RULES: tuple[KeyRule, ...] = (
     KeyRule(
         "sensitive-key",
         "secrets",
-        r"(?:^|_)(?:pass_?word|passwd|pass_?phrase|pwd|pass|secrets?|token|(?:api|access|secret|private|signing"
-        r"|encryption|master|client|x_api)_?key|client_?secret|credentials?|authorization|auth|cookie|set_cookie"
-        r"|session(?:_?(?:id|token|key))?|jwt|bearer|dsn|connection_?string|otp|private_?key_?pem)$",
+        r"(?:^|_)(?:[a-z0-9]*pass_?word|[a-z0-9]*passwd|pass_?phrase|pwd|pass|pgpass|secrets?|token"
+        r"|(?:access|auth|refresh|id|bearer|session|csrf|xsrf|api|cf)token"
+        r"|(?:api|access|secret|private|signing|encryption|master|client|x_api)_?key|(?:client|app|api)_?secret"
+        r"|credentials?|authorization|auth|cookie|set_cookie|session(?:_?(?:id|token|key))?|sess|sessid|sid"
+        # session cookies of common frameworks (PHP, Java servlets, classic ASP, ColdFusion)
+        r"|phpsessid|jsessionid|aspsessionid[a-z]*|cfid"
+        r"|jwt|bearer|dsn|connection_?string|otp|private_?key_?pem)$",
         "Attribute key naming a secret (password, token, api_key, authorization, cookie, session ...)",
         examples=(
             "password",
@@ -21,6 +35,13 @@ KEY_RULES: tuple[KeyRule, ...] = (
             "http.request.header.authorization",
             "set-cookie",
             "apiKey",
+            "PHPSESSID",
+            "JSESSIONID",
+            "connect.sid",
+            "laravel_session",
+            "_session_id",
+            "PGPASSWORD",
+            "accesstoken",
         ),
         negatives=(
             "gen_ai.usage.input_tokens",
@@ -29,7 +50,10 @@ KEY_RULES: tuple[KeyRule, ...] = (
             "author",
             "session.count",
             "keyword",
+            "bypass",
+            "inside",
         ),
+        keywords=_SENSITIVE_KEY_WORDS,
     ),
     KeyRule(
         "card-key",
@@ -39,6 +63,7 @@ KEY_RULES: tuple[KeyRule, ...] = (
         "Attribute key naming card data (credit_card, card_number, cvv ...)",
         examples=("credit_card", "payment.cardNumber", "cvv"),
         negatives=("span", "card_brand", "company"),
+        keywords=("card", "ccn", "cc_", "cc-", "cc.", "pan", "primary", "cvv", "cvc", "track"),
     ),
     KeyRule(
         "national-id-key",
@@ -48,6 +73,7 @@ KEY_RULES: tuple[KeyRule, ...] = (
         "Attribute key naming a national identifier (ssn, national_id, passport_number ...)",
         examples=("ssn", "user.national_id", "passportNumber"),
         negatives=("lesson", "taxidermy"),
+        keywords=("ssn", "social", "national", "nino", "passport", "tax", "personnummer", "pesel", "bsn"),
     ),
     KeyRule(
         "health-key",
@@ -57,6 +83,7 @@ KEY_RULES: tuple[KeyRule, ...] = (
         "Attribute key naming protected health information (dob, mrn, diagnosis ...)",
         examples=("patient.dob", "date_of_birth", "mrn"),
         negatives=("bob", "member_count"),
+        keywords=("dob", "birth", "mrn", "medical", "diagnosis", "health", "member", "npi"),
     ),
 )
 

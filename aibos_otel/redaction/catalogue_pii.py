@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aibos_otel.redaction import validators as v
@@ -28,8 +29,16 @@ def _has_digit(value: str) -> bool:
     return any(c.isdigit() for c in value)
 
 
+# A calendar date is not a phone number, even next to "callback" ("created_at=2024-05-01 ...").
+_DATE = re.compile(
+    r"(?:19|20)\d{2}([\-./])(?:0[1-9]|1[0-2])\1(?:0[1-9]|[12]\d|3[01])|\d{2}([\-./])\d{2}\2(?:19|20)\d{2}"
+)
+
+
 def _phone_digits(low: int, high: int) -> v.Validator:
     def check(value: str) -> bool:
+        if _DATE.fullmatch(value.strip("()")):
+            return False
         digits = v.digits_of(value)
         return low <= len(digits) <= high and len(set(digits)) > 2
 
@@ -71,8 +80,11 @@ PCI_DETECTORS: tuple[Detector, ...] = (
         "pci",
         "payment",
         # not right after an IBAN head ("RS35 2600 0560 ...": the digits are its BBAN groups)
-        r"(?<![A-Za-z0-9\-.])(?<![A-Z]{2}\d{2} )(?P<secret>[2-6]\d{2,3}(?:[ \-]?\d){9,15})(?![A-Za-z0-9])",
-        "Payment card number, 13-19 digits with optional spaces/dashes, Luhn and issuer checked",
+        # Groups separated by one kind of separator: space, dash, dot, slash, underscore or tab
+        # (NBSP, thin spaces and en dashes reach it through the unicode view as " " and "-").
+        r"(?<![A-Za-z0-9\-.])(?<![A-Z]{2}\d{2} )"
+        r"(?P<secret>[2-6]\d{2,3}(?:[ \-./_\t]?\d){9,15})(?![A-Za-z0-9])",
+        "Payment card number, 13-19 digits with optional separators, Luhn and issuer checked",
         keywords=(),
         validator=_card_main_issuers,
         shrink=True,
@@ -80,6 +92,13 @@ PCI_DETECTORS: tuple[Detector, ...] = (
             "card 4111 1111 1111 1111 declined",
             "pan=5555-5555-5555-4444",
             "Refund issued to 378282246310005",
+            "card 4111.1111.1111.1111 declined",
+            "card 4111/1111/1111/1111 declined",
+            "card 4111_1111_1111_1111 declined",
+            "card 4111\t1111\t1111\t1111 declined",
+            "card 4111\u00a01111\u00a01111\u00a01111 declined",
+            "card 4111\u20091111\u20091111\u20091111 declined",
+            "card 4111\u20131111\u20131111\u20131111 declined",
         ),
         negatives=(
             "4012-8888-8888-1882",
@@ -201,7 +220,7 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
         context=_PHONE_WORDS,
         context_window=40,
         examples=("Twilio call to 13812345678 completed", "callback requested by 09-7625400"),
-        negatives=("call took 12345678 ms", "phone book has 3 entries"),
+        negatives=("call took 12345678 ms", "phone book has 3 entries", "callback at 2024-05-01 12:00:00"),
         min_digits=8,
     ),
     _d(
@@ -256,6 +275,37 @@ GDPR_DETECTORS: tuple[Detector, ...] = (
             "payout_iban: GB82WEST12345698765432",
         ),
         negatives=("account field rejected: NL91 1BNA 0417 1643 00", "HR121001005186300016"),
+        priority=70,
+        min_digits=2,
+    ),
+    _d(
+        "iban-lower-case",
+        "gdpr",
+        "financial",
+        # Lower case needs a banking word before it: hex ids ("de12ab...") have the shape, and a
+        # context-free lower-case pattern would make every hex-bearing line a candidate.
+        r"(?<![A-Za-z0-9])(?P<secret>[a-z]{2}\d{2}(?:[ \-]?[a-z0-9]{4}){2,7}"
+        r"(?:[ \-]?[a-z0-9]{1,4})?)(?![A-Za-z0-9])",
+        "IBAN written in lower case, next to a banking word (iban, account, beneficiary ...)",
+        validator=v.iban,
+        shrink=True,
+        context=(
+            "iban",
+            "account",
+            "acct",
+            "beneficiary",
+            "payee",
+            "sepa",
+            "bank",
+            "transfer",
+            "payout",
+            "refund",
+        ),
+        examples=(
+            "beneficiary iban de89370400440532013000 saved",
+            "payout to account gb82 west 1234 5698 7654 32",
+        ),
+        negatives=("iban de89370400440532013001", "trace de12ab34cd56ef78901234567890abcd"),
         priority=70,
         min_digits=2,
     ),

@@ -1621,12 +1621,19 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
     _d(
         "url-credentials",
         "generic",
-        r"(?i)\b[a-z][a-z0-9+.\-]{1,20}://[^:/?#\[\]@!$&'()*+,;=\s\"<>]{1,128}:(?P<secret>[^:/?#\[\]@!$&'()*+,;=\s\"<>]{1,256})@[a-z0-9.\-\[]",
-        "Credentials in a URL (scheme://user:password@host): the password part",
+        # RFC 3986 userinfo: user (possibly empty) ":" password, both of unreserved characters,
+        # sub-delims (!$&'()*+,;=) and percent-escapes; the password may hold ":" too.
+        r"(?i)\b[a-z][a-z0-9+.\-]{1,20}://[^:/?#\[\]@\s\"<>]{0,128}:(?P<secret>[^/?#\[\]@\s\"<>]{1,256})@[a-z0-9.\-\[]",
+        "Credentials in a URL (scheme://user:password@host, RFC 3986 userinfo): the password part",
         ("://",),
         (
             "connecting to postgres://app:s3cr3t-Passw0rd@db.internal:5432/app",
             "GET https://username:password@yelp.com",
+            "postgres://app:Summer6276!Qx@db:5432/x",
+            "redis://:S3cr3tPassw0rdQ9@cache:6379/0",
+            "amqp://guest:Kx9!mQ2@mq",
+            "mongodb://admin:p%40ss%3Aw0rd@mongo:27017/admin",
+            "smtp://mailer:a$b&c'd(e)*f+g,h;i=j@smtp.internal",
         ),
         (
             '"https://url:8000";@something else',

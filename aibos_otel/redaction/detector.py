@@ -93,6 +93,10 @@ class KeyRule:
     ``pattern`` is searched in the normalised key: camelCase split, lower case, and every run of
     other characters turned into ``_``, so ``X-Api-Key``, ``x.api_key`` and ``xApiKey`` are all
     ``x_api_key``.
+
+    ``keywords`` are lower-case literals of which one occurs in every key the rule matches (as
+    written in text, before normalisation): the prefilter of the key-aware layer in free text
+    (:mod:`aibos_otel.redaction.keyvalue`), checked against the examples by the test suite.
     """
 
     id: str
@@ -101,3 +105,4 @@ class KeyRule:
     description: str
     examples: tuple[str, ...] = ()
     negatives: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()

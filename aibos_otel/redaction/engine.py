@@ -7,6 +7,7 @@ masked (``[REDACTED:redaction-error]``) and is counted, so a bug can only over-r
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -18,10 +19,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aibos_otel.redaction.catalogue import detectors_for, key_rules_for
+from aibos_otel.redaction.catalogue import all_detectors, detectors_for, key_rules_for
 from aibos_otel.redaction.detector import DEFAULT_PROFILES, PROFILES, Detector, KeyRule
+from aibos_otel.redaction.keyvalue import KeyValueFinder, key_keywords, trigger_expression
 from aibos_otel.redaction.scanner import Finding, Scanner
-from aibos_otel.redaction.validators import digits_of
+from aibos_otel.redaction.validators import digits_of, random_looking
+from aibos_otel.redaction.views import needs_views, views
 
 STRATEGIES: tuple[str, ...] = ("mask", "partial", "hash", "drop")
 ERROR_ID = "redaction-error"
@@ -33,6 +36,12 @@ _KEY_CACHE_LIMIT = 8192
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _DROP = object()  # sentinel: the strategy says remove this attribute
+# JSON is parsed (and JSON inside its strings, recursively) up to this size; larger documents
+# are scanned as text, where the key layer still sees their "key": "value" pairs.
+_MAX_JSON = 1 << 20
+# A secret right after a key id and a colon (AKIA...:<secret>, <client id>:<client secret>).
+_PAIR_SECRET = re.compile(r":([A-Za-z0-9/+=_\-]{16,256})(?![A-Za-z0-9/+=_\-])")
+_KEY_RULE_PRIORITY = 5  # a value detector that matches the same span names it more precisely
 
 
 def resolve_profiles(profiles: Iterable[str] | str | None) -> tuple[str, ...]:
@@ -118,7 +127,9 @@ class Redactor:
     ) -> None:
         self.profiles = resolve_profiles(profiles)
         disabled = frozenset(disable)
-        detectors = [d for d in (*detectors_for(self.profiles), *extra_detectors) if d.id not in disabled]
+        detectors = [
+            d for d in (*detectors_for(self.profiles), *_safe_custom(extra_detectors)) if d.id not in disabled
+        ]
         ids = [d.id for d in detectors]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
@@ -139,14 +150,41 @@ class Redactor:
         self._allow = _Allow(tuple(allow))
         self._allow_keys = _Allow(tuple(allow_keys))
         self._max_depth = max_depth
-        self.scanner = Scanner(self.detectors, use_hyperscan=use_hyperscan)
         self._key_cache: dict[str, KeyRule | None] = {}
+        self._keys = KeyValueFinder(self.key_rules, self.key_rule, self.key_allowed)
+        # Key-rule findings are reported through the same machinery as detector findings.
+        self._rule_detectors = {
+            rule.id: Detector(
+                id=rule.id,
+                category=rule.category,
+                pattern=r"(?!)",
+                description=rule.description,
+                collector=False,
+                priority=_KEY_RULE_PRIORITY,
+            )
+            for rule in self.key_rules
+        }
+        words = key_keywords(self.key_rules)
+        self.scanner = Scanner(
+            self.detectors,
+            use_hyperscan=use_hyperscan,
+            trigger_words=words,
+            trigger_expression=trigger_expression(words),
+        )
 
     # -- text ------------------------------------------------------------------------------
 
     def redact_text(self, text: str) -> str:
         """Return ``text`` with every finding replaced (never raises; fails closed)."""
-        return self.redact(text).text
+        if type(text) is not str:
+            return self.redact(text).text
+        try:
+            candidates = self.scanner.candidates(text)
+            if not candidates:
+                return text  # the common case: no result object to build
+            return self._redact_candidates(text, candidates).text
+        except Exception:
+            return ERROR_MARKER
 
     def redact(self, text: str, *, candidates: list[int] | None = None) -> RedactionResult:
         """Redact ``text`` and report counts per detector id. ``candidates`` (from a first pass
@@ -160,13 +198,38 @@ class Redactor:
                 candidates = self.scanner.keyword_filter(candidates, text)
             if not candidates:
                 return RedactionResult(text)
-            if _looks_like_json(text):
-                parsed = self._redact_json(text)
-                if parsed is not None:
-                    return parsed
-            return self._apply(text, self.scanner.find(text, candidates=candidates))
+            return self._redact_candidates(text, candidates)
         except Exception:
             return RedactionResult(ERROR_MARKER, Counter({ERROR_ID: 1}), failures=1)
+
+    def _redact_candidates(self, text: str, candidates: list[int]) -> RedactionResult:
+        """The work after a first pass that found ``candidates`` (not empty). May raise."""
+        if _looks_like_json(text) and len(text) <= _MAX_JSON:
+            parsed = self._redact_json(text)
+            if parsed is not None:
+                return parsed
+        findings = self._find(text, candidates)
+        if candidates[-1] == self.scanner.trigger and needs_views(text):
+            for view in views(text):
+                for finding in self._find(view.text, self.scanner.candidates(view.text)):
+                    start, end = view.span_to_raw(finding.start, finding.end)
+                    findings.append(Finding(start, end, finding.detector))
+        return self._apply(text, findings)
+
+    def _find(self, text: str, candidates: list[int]) -> list[Finding]:
+        """Value-detector findings, key-layer findings and credential pairs in ``text``."""
+        if not candidates:
+            return []
+        findings = self.scanner.find(text, candidates=candidates)
+        if candidates[-1] == self.scanner.trigger:
+            rule_detectors = self._rule_detectors
+            findings.extend(
+                Finding(keyed.start, keyed.end, rule_detectors[keyed.rule.id])
+                for keyed in self._keys.find(text)
+            )
+        if findings:
+            findings.extend(_pair_secrets(text, findings))
+        return findings
 
     def _apply(self, text: str, findings: list[Finding]) -> RedactionResult:
         result = RedactionResult(text)
@@ -264,6 +327,17 @@ class Redactor:
             counts[ERROR_ID] += 1
             return ERROR_MARKER
 
+    def _named_pair_rule(self, mapping: Mapping[Any, Any]) -> KeyRule | None:
+        """The key rule of a name/value pair object (``{"name": "password", "value": ...}``,
+        as in property lists and form fields), if its name is sensitive."""
+        if "value" not in mapping:
+            return None
+        for field_name in ("name", "key", "Name", "Key"):
+            name = mapping.get(field_name)
+            if isinstance(name, str) and name and not self.key_allowed(name):
+                return self.key_rule(name)
+        return None
+
     def _mask_by_key(self, rule: KeyRule, value: Any, counts: Counter[str]) -> Any:
         strategy = self.strategy_for(rule.id, rule.category)
         counts[rule.id] += 1
@@ -292,7 +366,11 @@ class Redactor:
             return result.text if result.counts else value
         if isinstance(value, Mapping):
             out: dict[Any, Any] = {}
+            named = self._named_pair_rule(value)
             for key, item in value.items():
+                if named is not None and key == "value" and item is not None and item != "":
+                    out[key] = self._mask_by_key(named, item, counts)
+                    continue
                 skey = str(key)
                 if self.key_allowed(skey):
                     out[key] = item
@@ -321,6 +399,44 @@ class Redactor:
 
 DROP = _DROP
 """Returned by :meth:`Redactor.redact_value` when the attribute must be removed."""
+
+
+def _safe_custom(detectors: Sequence[Detector]) -> list[Detector]:
+    """Detectors from outside the catalogue, each on a linear-time RE2 copy of its pattern: a
+    user-registered pattern such as ``(a+)+$`` must not be able to stall the logging thread.
+    A pattern RE2 refuses (back-references, look-around) is refused here, at registration,
+    with :class:`aibos_otel.saferegex.UnsafePatternError` (a ``ValueError``) naming it."""
+    if not detectors:
+        return []
+    from aibos_otel.saferegex import compile_external
+
+    builtin = {id(d) for d in all_detectors()}
+    out: list[Detector] = []
+    for detector in detectors:
+        if id(detector) in builtin:
+            out.append(detector)  # the reviewed catalogue itself (tests register it one by one)
+            continue
+        compiled = compile_external(
+            detector.pattern,
+            what=f"custom redaction detector {detector.id!r}",
+            ignore_case=detector.ignore_case,
+        )
+        copy = dataclasses.replace(detector)
+        copy._compiled.append(compiled)  # type: ignore[arg-type]  # RE2 offers the re.Pattern API used here
+        out.append(copy)
+    return out
+
+
+def _pair_secrets(text: str, findings: list[Finding]) -> list[Finding]:
+    """A random-looking secret written right after a found key id and a colon: the second half
+    of a credential pair (``AKIA...:<secret access key>``)."""
+    out: list[Finding] = []
+    for finding in findings:
+        if finding.end < len(text) and text[finding.end] == ":" and finding.detector.category == "secrets":
+            match = _PAIR_SECRET.match(text, finding.end)
+            if match and random_looking(match.group(1)):
+                out.append(Finding(match.start(1), match.end(1), finding.detector))
+    return out
 
 
 def _looks_like_json(text: str) -> bool:

@@ -43,19 +43,37 @@ class Finding:
 class Scanner:
     """Finds validated matches of a fixed set of detectors. Thread-safe after construction."""
 
-    def __init__(self, detectors: Sequence[Detector], *, use_hyperscan: bool | None = None) -> None:
+    def __init__(
+        self,
+        detectors: Sequence[Detector],
+        *,
+        use_hyperscan: bool | None = None,
+        trigger_words: Sequence[str] = (),
+        trigger_expression: str | None = None,
+    ) -> None:
         self.detectors: tuple[Detector, ...] = tuple(detectors)
         for detector in self.detectors:
             _ = detector.regex  # compile every pattern now, once (never per record)
+        # Group numbers, not names: custom detectors run on RE2, whose match objects take only
+        # numbers; ``re`` takes both.
         self._secret_groups = [
-            tuple(name for name in d.regex.groupindex if name.startswith("secret")) or (0,)
+            tuple(number for name, number in d.regex.groupindex.items() if name.startswith("secret")) or (0,)
             for d in self.detectors
         ]
+        # The trigger: one more candidate index (after the detectors) reported when a word of
+        # the key-aware layer, a percent-escape or a non-ASCII character occurs, so one first
+        # pass also tells the engine whether the key layer or a canonical view has work.
+        self.trigger = len(self.detectors)
+        self._trigger_words = tuple(dict.fromkeys((*trigger_words, "%")))
+        # Hyperscan's form of the trigger may be tighter than the words ("pan" not in "span").
+        literal = "|".join(re.escape(word) for word in self._trigger_words if word != "%")
+        self._trigger_expression = (trigger_expression or literal) + "|%[0-9A-Fa-f]{2}"
         # A detector's context words (one must precede the match) are keywords too: when none
         # occurs anywhere in the text the detector cannot fire, so it need not run.
         self._keywords = [d.keywords or tuple(w.lower() for w in d.context) for d in self.detectors]
+        self._keywords.append(self._trigger_words)
         self._always: list[int] = [i for i, words in enumerate(self._keywords) if not words]
-        self._min_digits = [d.min_digits for d in self.detectors]
+        self._min_digits = [d.min_digits for d in self.detectors] + [0]
         self._digit_gated = any(self._min_digits)
         by_keyword: dict[str, set[int]] = {}
         for index, words in enumerate(self._keywords):
@@ -82,21 +100,27 @@ class Scanner:
             # Auto mode: a database compiled by an earlier run loads in milliseconds; otherwise
             # compile it in the background (up to seconds on a busy machine) and use the
             # pure-re first pass, which gives the same results, until it is ready.
-            self._hs = _HyperscanPrefilter.build(self.detectors, self._cache_dir, cached_only=True)
+            self._hs = _HyperscanPrefilter.build(
+                self.detectors, self._cache_dir, cached_only=True, trigger=self._trigger_expression
+            )
             if self._hs is None:
                 threading.Thread(
                     target=self._compile_in_background, name="aibos-redaction-compile", daemon=True
                 ).start()
                 return
         elif use_hyperscan:
-            self._hs = _HyperscanPrefilter.build(self.detectors, self._cache_dir)
+            self._hs = _HyperscanPrefilter.build(
+                self.detectors, self._cache_dir, trigger=self._trigger_expression
+            )
             if self._hs is None:
                 raise RuntimeError("hyperscan requested but not available")
         self._ready.set()
 
     def _compile_in_background(self) -> None:
         try:
-            self._hs = _HyperscanPrefilter.build(self.detectors, self._cache_dir)
+            self._hs = _HyperscanPrefilter.build(
+                self.detectors, self._cache_dir, trigger=self._trigger_expression
+            )
         except Exception:  # the pure-re first pass stays in use; results are the same
             self._hs = None
         finally:
@@ -114,22 +138,31 @@ class Scanner:
     # -- first pass ------------------------------------------------------------------------
 
     def candidates(self, text: str) -> list[int]:
-        """Indexes of detectors that may match ``text`` (sorted); keyword rule applied."""
+        """Indexes of detectors that may match ``text`` (sorted); keyword rule applied. The
+        last may be :attr:`trigger` (not a detector: the key layer or a view has work)."""
         if self._hs is not None and text.isascii():
             hits = self._hs.scan(text)
             if not hits:
                 return []
             lowered = text.lower()
-            return [i for i in sorted(hits) if self._keywords_present(i, lowered)]
+            trigger = self.trigger  # its expression is literal: a hit needs no second look
+            return [i for i in sorted(hits) if i == trigger or self._keywords_present(i, lowered)]
         return self._keyword_candidates(text)
 
     def keyword_filter(self, candidates: list[int], text: str) -> list[int]:
         """The candidates (found in a larger text) whose keywords occur in ``text``."""
         lowered = text.lower()
-        return [i for i in candidates if self._keywords_present(i, lowered)]
+        trigger = self.trigger
+        return [
+            i
+            for i in candidates
+            if self._keywords_present(i, lowered) or (i == trigger and not text.isascii())
+        ]
 
     def _keyword_candidates(self, text: str) -> list[int]:
         found: set[int] = set(self._always)
+        if not text.isascii():
+            found.add(self.trigger)  # the unicode view has work
         lowered = text.lower()
         by_keyword = self._by_keyword
         for char in self._char_keywords:
@@ -156,7 +189,10 @@ class Scanner:
         indexes = self.candidates(text) if candidates is None else candidates
         findings: list[Finding] = []
         lowered: str | None = None
+        trigger = self.trigger
         for index in indexes:
+            if index == trigger:
+                continue
             detector = self.detectors[index]
             groups = self._secret_groups[index]
             for match in detector.regex.finditer(text):
@@ -204,19 +240,19 @@ def _trie_regex(words: Sequence[str]) -> str:
     return emit(trie)
 
 
-_GROUP_SEPARATOR = re.compile(r"[ \-][^ \-]*\Z")
-
-
 def _shrink(detector: Detector, text: str, start: int, end: int) -> int:
     """The end of the longest prefix of ``text[start:end]``, cut at a group separator, that the
     validator accepts; -1 when none does."""
     assert detector.validator is not None
     candidate = text[start:end]
+    minimum = detector.min_digits
     while True:
-        cut = _GROUP_SEPARATOR.search(candidate)
-        if cut is None or cut.start() == 0:
+        cut = max(candidate.rfind(" "), candidate.rfind("-"))
+        if cut <= 0:
             return -1
-        candidate = candidate[: cut.start()]
+        candidate = candidate[:cut]
+        if minimum and len(_ASCII_DIGITS.findall(candidate)) < minimum:
+            return -1  # too few digits left for this detector: every shorter prefix too
         if detector.validator(candidate):
             return start + len(candidate)
 
@@ -234,7 +270,12 @@ class _HyperscanPrefilter:
 
     @classmethod
     def build(
-        cls, detectors: Sequence[Detector], directory: Path | None, *, cached_only: bool = False
+        cls,
+        detectors: Sequence[Detector],
+        directory: Path | None,
+        *,
+        cached_only: bool = False,
+        trigger: str = "",
     ) -> _HyperscanPrefilter | None:
         """The prefilter for ``detectors``, from the cache in ``directory`` (``None``: no cache)
         or compiled (and then stored there); ``None`` without Hyperscan or, with ``cached_only``,
@@ -258,6 +299,11 @@ class _HyperscanPrefilter:
             expressions.append(expression.encode("ascii"))
             ids.append(index)
             flags.append(flags_base | (hyperscan.HS_FLAG_CASELESS if caseless else 0))
+        if trigger:
+            # The trigger (id: one past the detectors): a key-layer word or a percent-escape.
+            expressions.append(trigger.lstrip("|").encode("ascii"))
+            ids.append(len(detectors))
+            flags.append(flags_base | hyperscan.HS_FLAG_CASELESS)
         cache_key = _cache_key(hyperscan, expressions, ids, flags, fallback)
         cached = _load_cached(hyperscan, directory, cache_key)
         if cached is not None:
@@ -280,7 +326,7 @@ class _HyperscanPrefilter:
         return cls(hyperscan, database, fallback, ids)
 
     def scan(self, text: str) -> set[int]:
-        hits: set[int] = set(self._fallback)
+        hits: set[int] = set(self._fallback) if self._fallback else set()
         if self._database is None:
             return hits
         scratch = getattr(self._local, "scratch", None)
