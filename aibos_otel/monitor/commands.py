@@ -20,6 +20,7 @@ from aibos_otel.monitor.settings import (
     DEFAULT_HTTP_PORT,
     default_data_dir,
 )
+from aibos_otel.terminal import escape
 
 
 def _add_server_options(parser: argparse.ArgumentParser) -> None:
@@ -133,6 +134,9 @@ def _fmt_time(ns: int | None) -> str:
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
+    # Every cell is outside data (exception texts, service names, labels from any sender):
+    # escaped here, in the one place both tables pass, so no cell can drive the terminal.
+    rows = [[escape(cell) for cell in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
