@@ -23,6 +23,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from aibos_otel.saferegex import SafePattern, UnsafePatternError, compile_external
+
 AGGREGATIONS = frozenset({"sum", "avg", "max", "min", "count"})
 RANGE_FUNCTIONS = frozenset({"rate", "count_over_time", "bytes_over_time", "bytes_rate"})
 COMPARISONS = (">=", "<=", "==", "!=", ">", "<")
@@ -103,7 +105,7 @@ class Matcher:
     name: str
     op: str
     value: str
-    regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    regex: SafePattern | None = field(default=None, compare=False, repr=False)
 
     def matches(self, labels: dict[str, str]) -> bool:
         """Does the label set satisfy this matcher? (A missing label is the empty string.)"""
@@ -123,7 +125,7 @@ class LineFilter:
 
     op: str
     value: str
-    regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    regex: SafePattern | None = field(default=None, compare=False, repr=False)
 
     def matches(self, line: str) -> bool:
         """Does the log line pass this filter?"""
@@ -259,10 +261,14 @@ class _Parser:
             self.pos += 1
         raise self.error("unterminated string", start)
 
-    def regex(self, pattern: str, pos: int, anchored: bool) -> re.Pattern[str]:
+    def regex(self, pattern: str, pos: int, anchored: bool) -> SafePattern:
+        # A policy author's pattern runs on every matching record: RE2 (linear time), never
+        # ``re``, whose backtracking lets one pattern such as ``(a+)+`` stall ingest.
+        # Label matchers are anchored by Matcher.matches (fullmatch), so both compile as written.
+        what = "label matcher" if anchored else "line filter"
         try:
-            return re.compile(pattern)
-        except re.error as exc:
+            return compile_external(pattern, what=what)
+        except UnsafePatternError as exc:
             raise self.error(f"invalid regular expression {pattern!r}: {exc}", pos) from None
 
     def selector(self) -> LogSelector:

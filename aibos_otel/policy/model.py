@@ -17,7 +17,8 @@ from typing import Any
 
 from aibos_otel.policy.logql import LogQLError, RuleExpr, parse_duration, parse_rule
 from aibos_otel.policy.templates import template_errors
-from aibos_otel.policy.yamlsource import Issue, Source, dotted, load
+from aibos_otel.policy.yamlsource import Issue, Source, dotted, load, read_bounded
+from aibos_otel.saferegex import SafePattern, UnsafePatternError, compile_external
 
 LEVELS = ("trace", "debug", "info", "warn", "error", "fatal")
 SEVERITIES = ("critical", "error", "warning", "info")
@@ -72,7 +73,7 @@ class Route:
     """Alerts whose labels match go to ``channels``; ``continue_`` keeps looking."""
 
     match: Mapping[str, str]
-    match_re: Mapping[str, re.Pattern[str]]
+    match_re: Mapping[str, SafePattern]
     channels: tuple[str, ...]
     continue_: bool = False
 
@@ -157,7 +158,7 @@ def load_policy(path: Path | None = None, env: Mapping[str, str] | None = None) 
     if path is None:
         return parse_policy(default_policy_text(), DEFAULT_POLICY_NAME, env)
     try:
-        text = path.read_text("utf-8")
+        text = read_bounded(path)  # read_text() would read /dev/zero until memory ran out
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(str(path), [Issue(0, "", f"cannot read: {exc}")]) from None
     return parse_policy(text, str(path), env)
@@ -345,11 +346,14 @@ class _Validator:
             rpath = (*path, "routes", i)
             r = self.mapping(spec, rpath, {"match", "match_re", "channels", "continue"})
             match = self.string_map(r.get("match"), (*rpath, "match"), False)
-            match_re: dict[str, re.Pattern[str]] = {}
+            match_re: dict[str, SafePattern] = {}
             for key, pattern in self.string_map(r.get("match_re"), (*rpath, "match_re"), False).items():
+                # Linear-time engine: a route is matched for every alert, under the alert lock.
+                # Not compile_anchored: Route.matches anchors with fullmatch, and the renderer
+                # needs the author's own text in ``.pattern``.
                 try:
-                    match_re[key] = re.compile(pattern)
-                except re.error as exc:
+                    match_re[key] = compile_external(pattern, what=f"route {i} match_re {key!r}")
+                except UnsafePatternError as exc:
                     self.issue((*rpath, "match_re", key), f"invalid regular expression: {exc}")
             channels = self.names(r.get("channels"), (*rpath, "channels"))
             if not channels:
@@ -407,7 +411,9 @@ class _Validator:
             try:
                 expr = parse_rule(expr_text) if expr_text else None
             except LogQLError as exc:
-                self.issue((*path, "expr"), f"{exc.reason} at column {exc.position + 1}:\n{exc.caret()}")
+                # a refused pattern says which rule it is in (the caret shows where)
+                who = f"rule {name!r}: " if exc.reason.startswith("invalid regular expression") else ""
+                self.issue((*path, "expr"), f"{who}{exc.reason} at column {exc.position + 1}:\n{exc.caret()}")
                 expr = None
             labels = self.string_map(body.get("labels"), (*path, "labels"), True)
             severity = labels.get("severity")
