@@ -34,6 +34,7 @@ from aibos_otel.monitor.metrics import DerivedMetrics
 from aibos_otel.monitor.outbox import Outbox
 from aibos_otel.monitor.redact import redact_text
 from aibos_otel.monitor.rules import Sample
+from aibos_otel.monitor.silence_spec import parse_silence
 from aibos_otel.monitor.store import GroupChange, Store
 from aibos_otel.policy.logql import parse_duration
 from aibos_otel.policy.model import Policy, Rule
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 ALERTMANAGER_RESEND_NS = 60 * 10**9
 STANDARD_ESCALATION_NS = 10 * 60 * 10**9
 PERSIST_EVERY_NS = 10 * 10**9
+MAX_ACTIVE_SILENCES = 1000  # each is matched against every alert: a bound on that work
 MAX_EVENT_ALERTS = 1000  # active alerts per source (alert.* records, error groups); more are dropped
 ACTIVE_STATES = ("pending", "firing")
 
@@ -147,6 +149,10 @@ def load_alerts(store: Store, *, include_resolved: bool = False, limit: int = 50
     where = "" if include_resolved else " WHERE state IN ('pending', 'firing')"
     rows = store.query(f"SELECT * FROM alerts{where} ORDER BY active_at_ns DESC LIMIT ?", (limit,))
     return [_row_to_alert(r) for r in rows]
+
+
+class SilenceLimitError(ValueError):
+    """Too many silences in force to add another."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -525,37 +531,21 @@ class AlertManager:
 
     def add_silence(self, spec: Mapping[str, Any], now_ns: int) -> Silence:
         """Create a silence from an API body; raises ``ValueError`` when it is invalid."""
-        raw = spec.get("matchers")
-        if isinstance(raw, dict):
-            raw = [{"name": k, "value": v, "isRegex": False} for k, v in raw.items()]
-        if not isinstance(raw, list) or not raw:
-            raise ValueError("matchers: a non-empty list of {name, value, isRegex} (or a label->value map)")
-        matchers = []
-        for m in raw:
-            if (
-                not isinstance(m, dict)
-                or not isinstance(m.get("name"), str)
-                or not isinstance(m.get("value"), str)
-            ):
-                raise ValueError("each matcher needs a string name and value")
-            is_regex = bool(m.get("isRegex", False))
-            if is_regex:
-                compile_anchored(m["value"], what=f"silence matcher {m['name']!r}")  # UnsafePatternError
-            matchers.append((m["name"], m["value"], is_regex))
-        starts = int(spec.get("starts_at_ns") or now_ns)
-        if "ends_at_ns" in spec:
-            ends = int(spec["ends_at_ns"])
-        else:
-            ends = starts + parse_duration(str(spec.get("duration", "1h")))
-        if ends <= starts:
-            raise ValueError("a silence must end after it starts")
+        checked = parse_silence(spec, now_ns)
+        matchers, starts, ends = list(checked.matchers), checked.starts_at_ns, checked.ends_at_ns
+        with self._lock:
+            active = sum(1 for s in self.silences if s.ends_at_ns > now_ns)
+        if active >= MAX_ACTIVE_SILENCES:
+            raise SilenceLimitError(
+                f"{active} silences are in force; the limit is {MAX_ACTIVE_SILENCES}: expire some first"
+            )
         silence = Silence(
             uuid.uuid4().hex,
             tuple(matchers),
             starts,
             ends,
-            str(spec.get("createdBy") or spec.get("created_by") or "api"),
-            str(spec.get("comment") or ""),
+            checked.created_by,
+            checked.comment,
         )
         with self._lock:
             with self.store.transaction() as db:

@@ -10,7 +10,7 @@ Routes:
 
 from __future__ import annotations
 
-import json
+import logging
 import time
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -18,13 +18,27 @@ from urllib.parse import parse_qs, urlsplit
 
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
+from aibos_otel.monitor.access import AccessDeniedError, allowed_authorities, bearer_ok, check_same_origin
 from aibos_otel.monitor.httpserver import Handler, Server
-from aibos_otel.monitor.receiver_grpc import bearer_ok
+from aibos_otel.monitor.jsonlimits import API_MAX_DEPTH, JsonLimitError, loads_bounded
 
 if TYPE_CHECKING:
     from aibos_otel.monitor.server import Monitor
 
+log = logging.getLogger(__name__)
+
 MAX_BODY = 1024 * 1024
+# receiver-error metric reasons by answer status
+_REASONS = {
+    400: "malformed",
+    401: "unauthenticated",
+    403: "cross_origin",
+    405: "method",
+    413: "oversize",
+    415: "content_type",
+    421: "host",
+    429: "limit",
+}
 
 
 class ApiError(Exception):
@@ -38,6 +52,8 @@ class ApiError(Exception):
 class ApiHandler(Handler):
     """Routes API requests to the monitor."""
 
+    server: ApiServer
+
     @property
     def monitor(self) -> Monitor:
         """The running monitor."""
@@ -45,15 +61,11 @@ class ApiHandler(Handler):
         return monitor
 
     def _route(self, method: str) -> None:
-        url = urlsplit(self.path)
-        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-        parts = [p for p in url.path.split("/") if p]
         try:
-            if method != "GET" and not bearer_ok(
-                self.monitor.settings.bearer_token, self.headers.get("Authorization")
-            ):
-                # with --token, changes (resolve, silences) need it too; reading stays open
-                raise ApiError(401, "missing or wrong bearer token")
+            self._check_access(method)
+            url = urlsplit(self.path)
+            query = {k: v[-1] for k, v in parse_qs(url.query, max_num_fields=20).items()}
+            parts = [p for p in url.path.split("/") if p]
             if method == "GET" and url.path in ("/", "/index.html"):
                 page = resources.files("aibos_otel.monitor").joinpath("page.html").read_bytes()
                 self.send_body(200, page, "text/html; charset=utf-8")
@@ -69,17 +81,44 @@ class ApiHandler(Handler):
                 self.send_json(*self._api(method, parts[1:], query))
             else:
                 raise ApiError(404, f"no such route: {method} {url.path}")
-        except ApiError as exc:
-            self.send_json(exc.status, {"error": str(exc)})
+        except (ApiError, AccessDeniedError) as exc:
+            if exc.status != 404:
+                self.monitor.metrics.count_receiver_error("api", _REASONS.get(exc.status, "bad_request"))
+            self.send_json(exc.status, {"error": str(exc)}, close=exc.status in (400, 411, 413))
+        except Exception:  # a bug, not the client's fault: answer, keep serving, say where
+            log.exception("API request %s %s failed", method, self.path[:200])
+            self.monitor.metrics.count_receiver_error("api", "internal")
+            self.send_json(500, {"error": "internal error; see the monitor's log"}, close=True)
+
+    def _check_access(self, method: str) -> None:
+        settings = self.monitor.settings
+        if settings.bearer_token is not None:
+            if method not in ("GET", "HEAD") and not bearer_ok(
+                settings.bearer_token, self.headers.get("Authorization")
+            ):
+                # with --token, changes (resolve, silences) need it; reading stays open
+                raise ApiError(401, "missing or wrong bearer token")
+            return
+        # No token: only loopback (see access.check_listen_address); keep browsers of other
+        # origins and re-pointed DNS names out.
+        check_same_origin(method, self.headers, self.server.authorities)
 
     def _body(self) -> Any:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            raise ApiError(413, "body too large")
-        raw = self.rfile.read(length) if length else b""
+        header = self.headers.get("Content-Length")
         try:
-            return json.loads(raw or b"{}")
-        except json.JSONDecodeError as exc:
+            length = int(header) if header is not None else 0
+        except ValueError:
+            raise ApiError(400, "Content-Length must be a number") from None
+        if length < 0:
+            raise ApiError(400, "Content-Length must not be negative")
+        if length > MAX_BODY:
+            raise ApiError(413, f"body larger than {MAX_BODY} bytes")
+        raw = self.rfile.read(length) if length else b""
+        if len(raw) != length:
+            raise ApiError(400, "body shorter than its Content-Length")
+        try:
+            return loads_bounded(raw or b"{}", max_depth=API_MAX_DEPTH)
+        except JsonLimitError as exc:
             raise ApiError(400, f"invalid JSON: {exc}") from None
 
     def _api(self, method: str, parts: list[str], query: dict[str, str]) -> tuple[int, Any]:
@@ -127,7 +166,30 @@ class ApiHandler(Handler):
         """Expire a silence."""
         self._route("DELETE")
 
+    def do_OPTIONS(self) -> None:  # noqa: N802 - http.server naming
+        """CORS preflight: answered, and denied (no ``Access-Control-Allow-*``), so no page of
+        another origin gets to send JSON or a token here."""
+        self.monitor.metrics.count_receiver_error("api", "cross_origin")
+        self.send_json(403, {"error": "cross-origin requests are not allowed"}, close=True)
+
+    def _not_allowed(self) -> None:
+        self.monitor.metrics.count_receiver_error("api", "method")
+        self.send_json(405, {"error": f"method {self.command} not allowed"}, close=True)
+
+    do_PUT = do_PATCH = do_TRACE = do_CONNECT = _not_allowed  # noqa: N815 - http.server naming
+
+
+class ApiServer(Server):
+    """The API's server: knows which ``Host`` values name it (see ``access``)."""
+
+    authorities: frozenset[str] = frozenset()
+
 
 def make_api_server(monitor: Monitor, host: str, port: int) -> Server:
-    """A bound (not yet started) API server."""
-    return Server((host, port), ApiHandler, monitor)
+    """A bound (not yet started) API server, on TLS when the monitor has a certificate."""
+    server = ApiServer((host, port), ApiHandler, monitor)
+    server.authorities = allowed_authorities(host, server.port)
+    settings = monitor.settings
+    if settings.tls_cert and settings.tls_key:
+        server.use_tls(settings.tls_cert, settings.tls_key)
+    return server

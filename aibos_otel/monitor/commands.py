@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
+import os
 import signal
 import sys
 import threading
@@ -36,9 +38,18 @@ def _add_server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--policy", type=Path, default=None, help="policy file (default: the built-in policy)"
     )
-    parser.add_argument("--token", default=None, help="require this bearer token on OTLP requests")
     parser.add_argument(
-        "--tls-cert", type=Path, default=None, help="serve OTLP over TLS with this certificate"
+        "--token",
+        default=os.environ.get("AIBOS_MONITOR_TOKEN") or None,
+        help="require this bearer token on OTLP exports and API changes (default $AIBOS_MONITOR_TOKEN)",
+    )
+    parser.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="listen beyond loopback without --token (only behind a firewall that limits clients)",
+    )
+    parser.add_argument(
+        "--tls-cert", type=Path, default=None, help="serve OTLP and the API over TLS with this certificate"
     )
     parser.add_argument("--tls-key", type=Path, default=None, help="... and this private key")
     parser.add_argument(
@@ -84,6 +95,7 @@ def run_monitor(args: argparse.Namespace) -> int:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         metrics_otlp_endpoint=args.metrics_otlp_endpoint,
+        allow_unauthenticated=args.allow_unauthenticated,
     )
     from aibos_otel.policy.model import PolicyError, load_policy
 
@@ -107,7 +119,7 @@ def run_monitor(args: argparse.Namespace) -> int:
         return 1
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, lambda *_: _on_stop_signal(stop, settings.shutdown_seconds))
     print(f"aibos monitor is up (policy: {policy.origin}):", flush=True)
     for name, where in monitor.addresses().items():
         print(f"  {name:<10} {where}", flush=True)
@@ -116,9 +128,10 @@ def run_monitor(args: argparse.Namespace) -> int:
     print(f"  channels   {', '.join(on) or 'none'}", flush=True)
     print(f"  ingest     {_scan_description(monitor)}", flush=True)
     if monitor.grpc_port:
+        endpoint = monitor.addresses()["otlp_grpc"]
         print(
-            f'send logs with aibos_otel.setup(endpoint="http://{settings.host}:{monitor.grpc_port}")'
-            " or OTEL_EXPORTER_OTLP_ENDPOINT; Ctrl-C stops",
+            f'send logs with aibos_otel.setup(endpoint="{endpoint}") or OTEL_EXPORTER_OTLP_ENDPOINT;'
+            " Ctrl-C stops",
             flush=True,
         )
     try:
@@ -126,7 +139,21 @@ def run_monitor(args: argparse.Namespace) -> int:
             pass
     finally:
         monitor.stop()
+        faulthandler.cancel_dump_traceback_later()
     return 0
+
+
+def _on_stop_signal(stop: threading.Event, deadline_seconds: float) -> None:
+    """First SIGINT/SIGTERM: stop cleanly, under a deadline; a second one: exit at once.
+
+    The deadline runs on faulthandler's watchdog, a C thread that needs no GIL: if a listener or
+    a worker does not stop in time, the process still exits (status 1, with every thread's stack
+    on stderr to show what held it) instead of waiting for SIGKILL.
+    """
+    if stop.is_set():
+        os._exit(1)
+    faulthandler.dump_traceback_later(deadline_seconds, exit=True)
+    stop.set()
 
 
 def _fmt_time(ns: int | None) -> str:

@@ -9,11 +9,14 @@ batches and a JSON API; the gRPC receiver carries the bulk traffic.
 from __future__ import annotations
 
 import json
+import logging
 import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 class Server(ThreadingHTTPServer):
@@ -34,10 +37,29 @@ class Server(ThreadingHTTPServer):
         return int(self.server_address[1])
 
     def use_tls(self, cert: Path, key: Path) -> None:
-        """Serve HTTPS with this certificate and key."""
+        """Serve HTTPS with this certificate and key.
+
+        The handshake runs on the connection's own thread (see :meth:`Handler.setup`), under the
+        handler's timeout: done in ``accept()``, as ``wrap_socket`` on the listening socket does,
+        one client that connects and sends nothing would stop the server accepting anyone else.
+        """
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(str(cert), str(key))
-        self.socket = context.wrap_socket(self.socket, server_side=True)
+        self._tls = context
+
+    _tls: ssl.SSLContext | None = None
+
+    def get_request(self) -> tuple[Any, Any]:
+        """Accept a connection; with TLS, wrap it without handshaking yet."""
+        sock, address = self.socket.accept()
+        if self._tls is not None:
+            sock = self._tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A connection that broke (reset, failed TLS handshake, timeout): no traceback on stderr."""
+        log.debug("connection from %s failed", client_address, exc_info=True)
 
     def start(self, name: str) -> None:
         """Serve in a background thread."""
@@ -59,6 +81,12 @@ class Handler(BaseHTTPRequestHandler):
     server: Server
     timeout = 30  # seconds a client may sit idle or trickle a body
 
+    def setup(self) -> None:
+        """Set the idle timeout, then finish a TLS handshake under it."""
+        super().setup()
+        if isinstance(self.connection, ssl.SSLSocket):
+            self.connection.do_handshake()
+
     def log_message(self, format: str, *args: Any) -> None:
         """Access logs are off: the monitor's own metrics count requests and errors."""
 
@@ -74,6 +102,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def send_json(self, status: int, payload: Any) -> None:
+    def send_json(self, status: int, payload: Any, *, close: bool = False) -> None:
         """Send a JSON response."""
-        self.send_body(status, json.dumps(payload, default=str).encode("utf-8"), "application/json")
+        body = json.dumps(payload, default=str).encode("utf-8")
+        self.send_body(status, body, "application/json", close=close)

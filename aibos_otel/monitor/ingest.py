@@ -127,6 +127,7 @@ class _Resource:
 
 
 _RESOURCE_CACHE_SIZE = 1024
+_BUDGET_CHECK_EVERY = 63  # look at the clock every 64 records: cheap, and fine-grained enough
 
 
 @dataclass(slots=True)
@@ -150,6 +151,12 @@ class Ingestor:
     """Held while a batch is derived; the periodic evaluation takes it too."""
     native_scan: bool = True
     """Use the Rust scan when it is installed (tests turn it off to check both give one answer)."""
+    budget_seconds: float = 5.0
+    """Longest one logs batch may hold :attr:`lock` for its per-record work (rules, error groups,
+    alerts). Every step is bounded on its own (RE2 patterns, capped groups), but a batch of 16 MB
+    of error records on a busy machine could still hold the lock long enough for exports behind it
+    to time out; past the budget the rest of the batch is counted but not evaluated, and the client
+    is told how many (``partial_success``) and why."""
     _resources: dict[bytes, _Resource] = field(default_factory=dict, repr=False)
     _rules_generation: int = -1
 
@@ -168,7 +175,9 @@ class Ingestor:
         errors: list[ErrorEvent] = []
         log_alerts: list[LogAlert] = []
         result = IngestResult()
+        over_budget = 0
         with self.lock:
+            deadline = time.monotonic() + self.budget_seconds
             scans = scan_logs(request, raw, receive_ns, counts, use_native=self.native_scan)
             if self.rules is not None and self.rules.generation != self._rules_generation:
                 self._resources.clear()  # their plans hold rule feeds that may have been dropped
@@ -208,7 +217,14 @@ class Ingestor:
                     continue  # the common case: INFO records without alert.*, feeding no rule
                 alert_set = None if scan.alerts is None else set(scan.alerts)
                 records = rl.scope_logs[scan.scope].log_records
-                for i in sorted(set(worked)):
+                todo = sorted(set(worked))
+                if over_budget:
+                    over_budget += len(todo)
+                    continue
+                for done, i in enumerate(todo):
+                    if not done & _BUDGET_CHECK_EVERY and time.monotonic() > deadline:
+                        over_budget += len(todo) - done
+                        break
                     lr = records[i]
                     sev = lr.severity_number
                     t = lr.time_unix_nano or lr.observed_time_unix_nano
@@ -251,6 +267,15 @@ class Ingestor:
                         if body is None:
                             body = any_text(lr.body)
                         log_alerts.append(LogAlert(plan.labels, alert_attrs, body, ts))
+            if over_budget:
+                result.rejected += over_budget
+                result.accepted -= over_budget
+                result.message = (
+                    f"the monitor's per-batch time budget ({self.budget_seconds:g} s) ran out: "
+                    f"{over_budget} records were counted but not evaluated (rules, error groups, "
+                    "alerts); send smaller batches"
+                )
+                self.metrics.count_over_budget(over_budget)
             changes = self.store.record_errors(_redact_samples(errors)) if errors else []
             self.metrics.add_batch(counts, receive_ns / 1e9)
             if self.rules is not None:

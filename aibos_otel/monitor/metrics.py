@@ -79,6 +79,7 @@ class DerivedMetrics(Collector):
         self._receiver_errors: Counter[tuple[str, str]] = Counter()
         self._requests: Counter[tuple[str, str]] = Counter()
         self._other_items: Counter[str] = Counter()  # spans, data points
+        self._over_budget = 0  # records counted but not evaluated (ingest time budget)
         # (second, total, errors) for the throughput and error-rate gauges
         self._per_second: deque[list[int]] = deque(maxlen=RATE_WINDOW_S + 1)
         self._per_second_service: dict[str, deque[list[int]]] = {}
@@ -129,6 +130,11 @@ class DerivedMetrics(Collector):
         with self._lock:
             self._receiver_errors[(transport, reason)] += 1
 
+    def count_over_budget(self, records: int) -> None:
+        """Records of a batch left unevaluated because the batch ran past its time budget."""
+        with self._lock:
+            self._over_budget += records
+
     def count_request(self, transport: str, signal: str, items: int = 0) -> None:
         """One accepted export request; ``items`` spans or data points for non-log signals."""
         with self._lock:
@@ -158,6 +164,7 @@ class DerivedMetrics(Collector):
                 "records": {k: float(v) for k, v in self._records.items()},
                 "notifications": {k: float(v) for k, v in self._notifications.items()},
                 "receiver_errors": {k: float(v) for k, v in self._receiver_errors.items()},
+                "over_budget": {(): float(self._over_budget)},
                 "throughput": {k: r for k, (r, _) in rates.items()},
                 "error_ratio": {k: e for k, (_, e) in rates.items()},
                 "gauges": {(k,): v for k, v in self.gauges.items()},  # under the lock
@@ -217,7 +224,9 @@ class DerivedMetrics(Collector):
                 notes.add_metric([channel, outcome], n)
             yield notes
             errors = CounterMetricFamily(
-                "aibos_monitor_receiver_errors", "Refused OTLP requests.", labels=["transport", "reason"]
+                "aibos_monitor_receiver_errors",
+                "Refused OTLP and API requests.",
+                labels=["transport", "reason"],
             )
             for (transport, reason), n in sorted(self._receiver_errors.items()):
                 errors.add_metric([transport, reason], n)
@@ -236,6 +245,11 @@ class DerivedMetrics(Collector):
             for signal, n in sorted(self._other_items.items()):
                 items.add_metric([signal], n)
             yield items
+            yield CounterMetricFamily(
+                "aibos_monitor_records_over_budget",
+                "Records counted but not evaluated: their batch ran past the ingest time budget.",
+                value=self._over_budget,
+            )
             for name, value in sorted(self.gauges.items()):
                 yield GaugeMetricFamily(f"aibos_monitor_{name}", name.replace("_", " ") + ".", value=value)
 

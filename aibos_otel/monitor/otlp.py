@@ -18,6 +18,8 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
+from aibos_otel.monitor.jsonlimits import OTLP_MAX_DEPTH, JsonLimitError, loads_bounded
+
 Signal = Literal["logs", "traces", "metrics"]
 REQUEST_TYPES: dict[Signal, type[Message]] = {
     "logs": ExportLogsServiceRequest,
@@ -83,9 +85,9 @@ def _hex_ids_to_base64(node: Any) -> Any:
 def parse_json(message_type: type[M], data: bytes) -> M:
     """Parse an OTLP/JSON body (hex trace/span ids, camelCase or snake_case field names)."""
     try:
-        tree = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise OtlpDecodeError(f"malformed JSON: {exc}") from None
+        tree = loads_bounded(data, max_depth=OTLP_MAX_DEPTH)
+    except JsonLimitError as exc:
+        raise OtlpDecodeError(str(exc)) from None
     if not isinstance(tree, dict):
         raise OtlpDecodeError("an OTLP/JSON body must be a JSON object")
     message = message_type()

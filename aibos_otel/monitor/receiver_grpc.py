@@ -7,7 +7,6 @@ refused by grpcio itself with ``RESOURCE_EXHAUSTED`` (``grpc.max_receive_message
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Callable
 from concurrent import futures
@@ -18,6 +17,7 @@ from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as logs_pb
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics_pb
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace_pb
 
+from aibos_otel.monitor.access import bearer_ok
 from aibos_otel.monitor.ingest import Ingestor, IngestResult
 from aibos_otel.monitor.metrics import DerivedMetrics
 from aibos_otel.monitor.otlp import REQUEST_TYPES, OtlpDecodeError, Signal, parse_protobuf
@@ -53,15 +53,6 @@ def ingest(ingestor: Ingestor, signal: Signal, message: Message, raw: bytes | No
         return ingestor.ingest_traces(message)
     assert isinstance(message, metrics_pb.ExportMetricsServiceRequest), signal
     return ingestor.ingest_metrics(message)
-
-
-def bearer_ok(expected: str | None, header: str | None) -> bool:
-    """Constant-time check of an ``Authorization: Bearer <token>`` header."""
-    if expected is None:
-        return True
-    if not header or not header.startswith("Bearer "):
-        return False
-    return hmac.compare_digest(header[7:].strip().encode(), expected.encode())
 
 
 class GrpcReceiver:

@@ -14,6 +14,7 @@ import logging
 from google.protobuf.message import Message
 from google.rpc import status_pb2  # type: ignore[import-untyped]
 
+from aibos_otel.monitor.access import bearer_ok
 from aibos_otel.monitor.httpserver import Handler, Server
 from aibos_otel.monitor.ingest import Ingestor
 from aibos_otel.monitor.metrics import DerivedMetrics
@@ -26,7 +27,7 @@ from aibos_otel.monitor.otlp import (
     parse_protobuf,
     to_json,
 )
-from aibos_otel.monitor.receiver_grpc import bearer_ok, export_response, ingest
+from aibos_otel.monitor.receiver_grpc import export_response, ingest
 from aibos_otel.monitor.settings import MonitorSettings
 
 log = logging.getLogger(__name__)

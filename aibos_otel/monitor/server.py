@@ -11,7 +11,8 @@ from typing import Any
 from prometheus_client.registry import CollectorRegistry
 
 from aibos_otel.monitor import redact
-from aibos_otel.monitor.alerts import AlertManager, load_alerts
+from aibos_otel.monitor.access import check_listen_address
+from aibos_otel.monitor.alerts import AlertManager, SilenceLimitError, load_alerts
 from aibos_otel.monitor.api import ApiError, make_api_server
 from aibos_otel.monitor.httpserver import Server
 from aibos_otel.monitor.ingest import Ingestor
@@ -35,6 +36,9 @@ class Monitor:
     """Everything ``aibos-otel up`` runs. ``start()`` binds and serves; ``stop()`` undoes it."""
 
     def __init__(self, settings: MonitorSettings, policy: Policy | None = None) -> None:
+        check_listen_address(
+            settings.host, settings.bearer_token, allow_unauthenticated=settings.allow_unauthenticated
+        )
         self.settings = settings
         self.policy = policy if policy is not None else load_policy(None)
         self.metrics = DerivedMetrics()
@@ -44,7 +48,12 @@ class Monitor:
         self.alerts = AlertManager(self.policy, self.store, self.outbox, self.metrics)
         self.rules = RuleEngine(self.policy.rules, self.alerts.on_samples)
         self.ingestor = Ingestor(
-            self.store, self.metrics, self.rules, self.alerts, native_scan=settings.native_scan
+            self.store,
+            self.metrics,
+            self.rules,
+            self.alerts,
+            native_scan=settings.native_scan,
+            budget_seconds=settings.batch_budget_seconds,
         )
         self.dispatcher = Dispatcher(
             self.outbox,
@@ -160,6 +169,8 @@ class Monitor:
                 raise ApiError(400, "a silence is a JSON object")
             try:
                 silence = self.alerts.add_silence(spec, now)
+            except SilenceLimitError as exc:
+                raise ApiError(429, str(exc)) from None
             except ValueError as exc:
                 raise ApiError(400, str(exc)) from None
             return 200, silence.public(now)
@@ -172,15 +183,16 @@ class Monitor:
     def addresses(self) -> dict[str, str]:
         """Where each listener is, for printing."""
         scheme = "https" if self.settings.tls_cert else "http"
-        host = self.settings.host
+        host = f"[{self.settings.host}]" if ":" in self.settings.host else self.settings.host
         out: dict[str, str] = {}
         if self.grpc_port:
-            out["otlp_grpc"] = f"{host}:{self.grpc_port}"
+            # OTLP exporters read the scheme of a gRPC endpoint as "TLS or not"
+            out["otlp_grpc"] = f"{scheme}://{host}:{self.grpc_port}"
         if self.http_port:
             out["otlp_http"] = f"{scheme}://{host}:{self.http_port}/v1/logs"
         if self.api_port:
-            out["api"] = f"http://{host}:{self.api_port}/"
-            out["metrics"] = f"http://{host}:{self.api_port}/metrics"
+            out["api"] = f"{scheme}://{host}:{self.api_port}/"
+            out["metrics"] = f"{scheme}://{host}:{self.api_port}/metrics"
         out["data"] = str(self.settings.database)
         return out
 

@@ -41,6 +41,12 @@ class MonitorSettings:
     tick_seconds: float = 1.0
     metrics_otlp_endpoint: str | None = None
     metrics_otlp_interval: float = 15.0
+    allow_unauthenticated: bool = False
+    """Listen beyond loopback without a token (only behind a firewall that limits who connects)."""
+    batch_budget_seconds: float = 5.0
+    """Longest one batch may hold the ingest path; the rest of a slower batch is rejected, counted."""
+    shutdown_seconds: float = 15.0
+    """After SIGTERM the process exits within this, even if a listener or worker does not stop."""
 
     @property
     def database(self) -> Path:

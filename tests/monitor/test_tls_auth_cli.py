@@ -42,8 +42,13 @@ def test_tls_grpc_and_https(monitor_factory: Any, tls_cert: tuple[Path, Path]) -
             raise AssertionError("plaintext accepted on a TLS port")
         except grpc.RpcError as exc:
             assert exc.code() == grpc.StatusCode.UNAVAILABLE
-    with urllib.request.urlopen(f"http://127.0.0.1:{monitor.api_port}/api/stats", timeout=5) as resp:
+    # the API is on TLS too (issue 11 finding 3), and says so in the printed addresses
+    url = f"https://127.0.0.1:{monitor.api_port}/api/stats"
+    with urllib.request.urlopen(url, timeout=5, context=context) as resp:
         assert json.loads(resp.read())["records_by_level"] == {"fatal": 2}
+    assert all(
+        where.startswith("https://") for name, where in monitor.addresses().items() if name != "data"
+    ), monitor.addresses()
 
 
 def test_alerts_command_lists_firing_alerts(monitor_factory: Any) -> None:
