@@ -125,7 +125,18 @@ def test_fuzz_http(monitor_factory: Any) -> None:
 
     @settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck))
     @given(
-        st.one_of(payloads, json_payloads.map(lambda v: json.dumps(v).encode())),
+        st.one_of(
+            payloads,
+            json_payloads.map(lambda v: json.dumps(v).encode()),
+            # issue 11 finding 4: deep nesting and huge numbers are a 400, not a dropped connection
+            st.builds(
+                lambda depth, digits: (
+                    b'{"resourceLogs": ' + b"[" * depth + b"7" * digits + b"]" * depth + b"}"
+                ),
+                st.integers(0, 100_000),
+                st.integers(1, 6000),
+            ),
+        ),
         st.sampled_from(
             [
                 "application/x-protobuf",
@@ -160,4 +171,88 @@ def test_fuzz_http(monitor_factory: Any) -> None:
         )[0]
         == 400
     )
+    _server_still_good(monitor)
+
+
+# -- the API: silences and the other routes (issue 11) ------------------------------------------
+_LABELS = st.sampled_from(["alertname", "service_name", "level", "", "a" * 300, "\x00", "é"])
+_PATTERNS = st.one_of(
+    st.sampled_from(["(a+)+", ".*", "(a)\\1", "(?=x)", "[", "a{1000}{1000}", "\\", "x" * 3000]),
+    st.text(max_size=30),
+)
+_matcher = st.fixed_dictionaries(
+    {"name": _LABELS, "value": _PATTERNS},
+    optional={"isRegex": st.one_of(st.booleans(), st.none(), st.integers(), st.text(max_size=3))},
+)
+_silence = st.fixed_dictionaries(
+    {},
+    optional={
+        "matchers": st.one_of(
+            st.lists(_matcher, max_size=40), st.dictionaries(_LABELS, st.text(max_size=5)), json_payloads
+        ),
+        "starts_at_ns": st.one_of(st.integers(-(2**70), 2**70), st.text(max_size=25), st.floats(), st.none()),
+        "ends_at_ns": st.one_of(
+            st.integers(-(2**70), 2**70), st.just(10**30), st.text(max_size=25), st.none()
+        ),
+        "duration": st.one_of(st.sampled_from(["1h", "0s", "99999999999y", "", "5", "1h30m"]), st.integers()),
+        "comment": st.one_of(st.text(max_size=20), st.just("c" * 5000), st.integers()),
+        "createdBy": st.one_of(st.text(max_size=20), st.lists(st.integers(), max_size=2)),
+    },
+)
+
+
+def _hostile_json(draw_depth: int, digits: int) -> bytes:
+    return b'{"matchers": ' + b"[" * draw_depth + b"]" * draw_depth + b', "n": ' + b"7" * digits + b"}"
+
+
+api_bodies = st.one_of(
+    _silence.map(lambda v: json.dumps(v).encode()),
+    json_payloads.map(lambda v: json.dumps(v).encode()),
+    st.binary(max_size=300),
+    st.builds(_hostile_json, st.integers(0, 200_000), st.integers(1, 10_000)),
+)
+
+
+def test_fuzz_api(monitor_factory: Any) -> None:
+    from .test_api_access import raw
+
+    monitor: Monitor = monitor_factory()
+    assert monitor.api_port
+    port = monitor.api_port
+    statuses: set[int] = set()
+    calls: list[int] = []
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        api_bodies,
+        st.sampled_from(["POST", "POST", "POST", "GET", "DELETE", "PUT", "OPTIONS", "PATCH"]),
+        st.sampled_from(
+            [
+                "/api/silences",
+                "/api/silences/x",
+                "/api/errors/x/resolve",
+                "/api/errors?limit=abc",
+                "/api/nope",
+                "/api/alerts?state=all&x=%ff",
+            ]
+        ),
+        st.sampled_from(["application/json", "application/json; charset=utf-8", "text/plain", ""]),
+        st.sampled_from([None, "http://evil.example", f"http://127.0.0.1:{port}", "null"]),
+    )
+    def one(body: bytes, method: str, path: str, ctype: str, origin: str | None) -> None:
+        headers = {"Content-Type": ctype} if ctype else {}
+        if origin:
+            headers["Origin"] = origin
+        status, _, reply = raw(
+            port, method, path, body if method in ("POST", "PUT", "PATCH") else None, headers
+        )
+        assert status < 500, (status, method, path, body[:200], reply[:300])
+        if status >= 400:
+            assert "error" in json.loads(reply), reply[:200]
+        statuses.add(status)
+        calls.append(status)
+
+    one()
+    print(f"api fuzz: {len(calls)} requests, statuses {sorted(statuses)}")
+    assert {200, 400} <= statuses, statuses  # the fuzzer reached both good and refused bodies
     _server_still_good(monitor)
