@@ -12,7 +12,8 @@ JSON inside a string):
 * assignment: ``key=value``, ``key: value``, ``key => value``, ``key := value``
   (logfmt, KEY=value dumps, JSON, YAML, connection strings ``Password=...;``, query strings);
 * XML name/value pairs: ``<property name="password" value="..."/>``,
-  ``<entry key="password">...</entry>``;
+  ``<entry key="password">...</entry>``, and the JSON form ``{"name": "password", "value": ...}``
+  anywhere in a line;
 * HTTP headers: ``Authorization: Basic ...``, ``Cookie: ...``: the value runs to the end of the
   line (or the enclosing quote);
 * CLI flags: ``--password x``, ``--password=x``, and ``-p x`` / ``-px`` after mysql-like tools;
@@ -53,6 +54,12 @@ _PAREN = re.compile(r"(?:\s+(?:from|in|via|of)\s+[\w.\-]{1,40}(?:\s+[\w.\-]{1,40
 _FLAG_GAP = re.compile(r"[ \t]+(?=[^\s\-])")
 _XML_NAME_ATTR = re.compile(r"(?:name|key|id|param|property)\s*=\s*\Z", re.IGNORECASE)
 _XML_VALUE_ATTR = re.compile(r"\s+(?:value|content|val)\s*=\s*(?=[\"'])", re.IGNORECASE)
+# the same pair in JSON, anywhere in a line: {"name": "password", "value": "..."} (quotes may be
+# escaped, as in JSON inside a string)
+_JSON_NAME_ATTR = re.compile(r"\\{0,3}\"(?:name|key|id|param|property)\\{0,3}\"\s*:\s*\Z", re.IGNORECASE)
+_JSON_VALUE_ATTR = re.compile(
+    r"\s*,\s*\\{0,3}\"(?:value|content|val)\\{0,3}\"\s*:\s*(?=\\{0,3}\")", re.IGNORECASE
+)
 _XML_TEXT = re.compile(r"\s*>([^<]{1,%d})<".replace("%d", str(MAX_VALUE)))
 # A bare value ends at whitespace, a quote or ";" (connection strings), and at "&" or "#" in a
 # query string; closing brackets and punctuation at its end belong to the text around it
@@ -239,6 +246,11 @@ class KeyValueFinder:
                 inner = _XML_TEXT.match(text, position)
                 if inner:
                     return inner.span(1)
+                return None
+            if _JSON_NAME_ATTR.search(text, max(0, start - len(quote) - 20), start - len(quote)):
+                attribute = _JSON_VALUE_ATTR.match(text, position)
+                if attribute:
+                    return _read_value(text, attribute.end(), query=False)
                 return None
         elif quote == "" and start > 0 and text[start - 1] == "<" and text.startswith(">", position):
             inner = _XML_TEXT.match(text, position)  # <password>...</password>

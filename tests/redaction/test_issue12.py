@@ -39,6 +39,7 @@ JSON_UNDER_KEYS = {
     "tax-id": ('{"tax_id": "12-3456789"}', "12-3456789"),
     "session-no-detector-fires": ('{"session": "abc"}', "abc"),
     "name-value-pair": ('{"name": "password", "value": "Summer2611!Qx"}', "Summer2611!Qx"),
+    "name-value-pair-in-a-line": ('params [{"key": "api_key", "value": "Summer2611!Qx"}]', "Summer2611!Qx"),
 }
 PERCENT = {
     "email": ("email=alice.smith%40contoso-mail.com", "alice.smith%40contoso-mail.com"),
