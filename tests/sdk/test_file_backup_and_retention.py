@@ -162,3 +162,21 @@ def test_enforce_is_safe_while_a_service_writes_and_rotates(tmp_path: Path) -> N
     lines += (tmp_path / "info.jsonl").read_text().splitlines() if (tmp_path / "info.jsonl").exists() else []
     messages = [json.loads(line)["message"] for line in lines]
     assert sorted(messages) == sorted(f"info line {i}" for i in range(3000))
+
+
+def test_the_writer_marks_its_directory_without_following_a_link(tmp_path: Path) -> None:
+    from aibos_otel.lifecycle.safe_dir import is_marked
+
+    plain = tmp_path / "plain"
+    FileBackupExporter(plain).shutdown()
+    marker = plain / MARKER_NAME
+    assert marker.is_file() and not marker.is_symlink() and "aibos-otel file backup" in marker.read_text()
+    assert is_marked(plain)
+
+    planted = tmp_path / "planted"
+    planted.mkdir()
+    elsewhere = tmp_path / "elsewhere.txt"
+    (planted / MARKER_NAME).symlink_to(elsewhere)
+    FileBackupExporter(planted).shutdown()  # the writer starts all the same
+    assert not elsewhere.exists()  # nothing created through the link
+    assert not is_marked(planted)  # and a link is no marker
