@@ -36,12 +36,12 @@ from aibos_otel.lifecycle.erasure import (
     EraseError,
     ErasureReport,
     Layout,
-    LineResult,
     Match,
     Window,
     erase_layout,
     open_file_ids,
 )
+from aibos_otel.lifecycle.rewrite import LineResult
 from aibos_otel.terminal import escape
 
 DEFAULT_PATH = "/var/lib/aibos-otelcol/backup/logs.jsonl"

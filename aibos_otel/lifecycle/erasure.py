@@ -5,10 +5,11 @@ The backup (``aibos_otel.sdk.file_backup``) holds JSON lines, one record per lin
 ``aibos-otel retention enforce``, ``archive/<level>-<stamp>.jsonl.gz``. :func:`erase_backups`
 rewrites each file that holds a matching record without those records:
 
-* atomically: the kept lines (byte for byte) go to a hidden temporary file in the same directory,
-  which is synced and then renamed over the original, so a crash leaves either the old file or
-  the new one, never half of one. Mode, owner (when allowed) and modification time are kept, so
-  retention still ages the file from its last real write.
+* atomically (:mod:`aibos_otel.lifecycle.rewrite`): the kept lines (byte for byte) go to a
+  hidden temporary file in the same directory, which is synced and then renamed over the
+  original, so a crash leaves either the old file or the new one, never half of one. Mode, owner
+  (when allowed) and modification time are kept, so retention still ages the file from its last
+  real write.
 * a line that is not valid JSON (say, a torn last line) is kept and counted, never dropped.
 * a file that cannot be read (permissions, a corrupt gzip stream) is reported and left as it is.
 
@@ -38,25 +39,21 @@ import gzip
 import json
 import os
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from aibos_otel.lifecycle.rewrite import LineResult, count_lines, rewrite
 from aibos_otel.lifecycle.safe_dir import (
     Entry,
     Identity,
     NotABackupError,
     Refusal,
     SafeDir,
-    create_new,
     identity_of,
-    open_read,
-    remove_name,
-    replace_with,
     require_marker,
-    sync,
 )
 from aibos_otel.sdk.file_backup import is_active_name, rotated_level
 from aibos_otel.sdk.settings import DEFAULT_PRODUCTION_FILE_DIR
@@ -234,16 +231,6 @@ def record_matches(line: bytes, matches: Sequence[Match], window: Window) -> boo
     return inside  # None: matches but its time cannot be read, so it is kept and counted
 
 
-@dataclass(frozen=True)
-class LineResult:
-    """What one line of a backup file holds: records, how many match, and its replacement
-    (``None``: keep the line as it is; ``b""``: drop it)."""
-
-    records: int
-    matched: int
-    replacement: bytes | None = None
-
-
 LineFilter = Callable[[bytes, Sequence[Match], Window], "LineResult | None"]
 """Reads one line; None when the line cannot be read (it is then kept and counted)."""
 
@@ -299,74 +286,6 @@ def list_files(backup: SafeDir, layout: Layout) -> tuple[list[Entry], list[Refus
     rotated = [e for e in entries if not layout.is_active(e.name)]
     active = [e for e in entries if layout.is_active(e.name)]
     return [*rotated, *nested, *active], refused
-
-
-@contextlib.contextmanager
-def _lines(fd: int, name: str) -> Iterator[IO[bytes]]:
-    """The (decompressed) bytes of an open file; the descriptor stays open for its owner."""
-    with open(fd, "rb", closefd=False) as raw:
-        if name.endswith(".gz"):
-            with gzip.GzipFile(fileobj=raw, mode="rb") as unpacked:
-                yield unpacked  # type: ignore[misc]  # GzipFile is a binary IO
-        else:
-            yield raw
-
-
-def _scan(entry: Entry, read: LineFilter, matches: Sequence[Match], window: Window) -> FileResult:
-    result = FileResult(entry.path)
-    with open_read(entry) as fd, _lines(fd, entry.name) as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            verdict = read(line, matches, window)
-            if verdict is None:
-                result.unreadable_lines += 1
-                continue
-            result.records += verdict.records
-            result.matched += verdict.matched
-    return result
-
-
-def _rewrite(entry: Entry, read: LineFilter, matches: Sequence[Match], window: Window) -> int:
-    """Write ``entry`` without its matching records, atomically; returns how many were dropped.
-
-    Read through a descriptor on the very file listed, written to a new hidden file beside it
-    (``O_EXCL | O_NOFOLLOW``: a planted name fails the rewrite instead of being followed) and
-    renamed over it only if the name still holds the file listed (else the next pass deals with
-    it: moved or pruned meanwhile).
-    """
-    temporary = f".{entry.name}.erase-{os.getpid()}.tmp"
-    dropped = 0
-    with open_read(entry) as source_fd:
-        before = os.fstat(source_fd)
-        out_fd = create_new(entry.folder, temporary)
-        try:
-            with open(out_fd, "wb") as raw, _lines(source_fd, entry.name) as source:
-                sink: IO[bytes] = raw
-                if entry.name.endswith(".gz"):
-                    sink = gzip.GzipFile(filename="", mode="wb", fileobj=raw)  # type: ignore[assignment]
-                for line in source:
-                    verdict = read(line, matches, window) if line.strip() else None
-                    if verdict is None or verdict.replacement is None:
-                        sink.write(line)
-                        continue
-                    dropped += verdict.matched
-                    if verdict.replacement:
-                        sink.write(verdict.replacement + (b"\n" if line.endswith(b"\n") else b""))
-                if sink is not raw:
-                    sink.close()  # writes the gzip trailer into ``raw``
-                raw.flush()
-                os.fsync(raw.fileno())
-                os.fchmod(raw.fileno(), before.st_mode & 0o7777)
-                with contextlib.suppress(PermissionError):  # only root may give a file away
-                    os.fchown(raw.fileno(), before.st_uid, before.st_gid)
-                os.utime(raw.fileno(), ns=(before.st_atime_ns, before.st_mtime_ns))
-            replace_with(entry, temporary)
-        except BaseException:
-            remove_name(entry.folder, temporary)
-            raise
-    sync(entry.folder)
-    return dropped
 
 
 def open_file_ids() -> set[tuple[int, int]] | None:
@@ -476,7 +395,7 @@ def erase_layout(
                     )
                 if result.matched and result.error is None and result.skipped is None and not dry_run:
                     try:
-                        result.matched = _rewrite(entry, layout.filter_line, matches, span)
+                        result.matched = rewrite(entry, lambda line: layout.filter_line(line, matches, span))
                     except FileNotFoundError:
                         continue  # rotated, archived or pruned meanwhile: the next pass sees where it went
                     except (OSError, EOFError, zlib.error) as exc:
@@ -491,11 +410,12 @@ def erase_layout(
 
 def _scan_file(entry: Entry, read: LineFilter, matches: Sequence[Match], window: Window) -> FileResult | None:
     try:
-        return _scan(entry, read, matches, window)
+        counts = count_lines(entry, lambda line: read(line, matches, window))
     except FileNotFoundError:
         return None
     except (OSError, EOFError, zlib.error) as exc:
         return FileResult(entry.path, error=_describe(exc))
+    return FileResult(entry.path, counts.records, counts.matched, counts.unreadable_lines)
 
 
 def _describe(exc: BaseException) -> str:

@@ -253,7 +253,8 @@ def test_dry_run_counts_only_what_a_run_would_erase(
 
 def test_a_file_archived_while_the_erasure_runs_is_erased_where_it_went(backup: Path) -> None:
     # Retention archives the oldest rotated file while the erasure is reading it.
-    from aibos_otel.lifecycle.erasure import Layout, LineResult, erase_layout, sdk_layout
+    from aibos_otel.lifecycle.erasure import Layout, erase_layout, sdk_layout
+    from aibos_otel.lifecycle.rewrite import LineResult
 
     plain = sdk_layout(backup)
     oldest = sorted(backup.glob("*.jsonl.gz"))[0]  # the first file the erasure reads
