@@ -180,3 +180,30 @@ def test_the_writer_marks_its_directory_without_following_a_link(tmp_path: Path)
     FileBackupExporter(planted).shutdown()  # the writer starts all the same
     assert not elsewhere.exists()  # nothing created through the link
     assert not is_marked(planted)  # and a link is no marker
+
+
+def test_a_marker_that_cannot_be_written_does_not_stop_the_backup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from aibos_otel.sdk import file_backup
+
+    def refuse(*args: object, **kwargs: object) -> int:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(file_backup.os, "open", refuse)
+    with caplog.at_level(logging.WARNING, logger="aibos_otel.sdk.file_backup"):
+        exporter = FileBackupExporter(tmp_path)
+    monkeypatch.undo()
+    assert "cannot write the file backup marker" in caplog.text
+    assert not (tmp_path / MARKER_NAME).exists()
+    from opentelemetry._logs import LogRecord, SeverityNumber
+    from opentelemetry.sdk._logs import ReadableLogRecord
+    from opentelemetry.sdk._logs.export import LogRecordExportResult
+    from opentelemetry.sdk.resources import Resource
+
+    record = ReadableLogRecord(
+        LogRecord(body="kept", severity_number=SeverityNumber.INFO), resource=Resource({})
+    )
+    assert exporter.export([record]) == LogRecordExportResult.SUCCESS
+    exporter.shutdown()
+    assert json.loads((tmp_path / "info.jsonl").read_text())["message"] == "kept"
