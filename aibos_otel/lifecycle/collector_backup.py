@@ -10,12 +10,23 @@ Record attributes are matched as in the SDK backup (OTLP ``intValue`` strings co
 numbers); the time window applies to ``timeUnixNano``, else ``observedTimeUnixNano``. The
 collector holds the active file open, so it is only rewritten with ``include_active`` once the
 collector has stopped (see :mod:`aibos_otel.lifecycle.erasure`).
+
+Which files are the collector's: the directory carries no marker, because the OTel Collector
+writes it and aibos-otel never does, so there is no moment at which we could mark it, and asking
+for ``--force`` on every run would only teach operators to always pass it. Instead the layout is
+recognised by its own file names, which is narrow enough: the operator names the active file
+exactly (``--collector-backup PATH``), and besides it only files named as the exporter rotates
+it (``<stem>-YYYY-MM-DDTHH-MM-SS.mmm<suffix>[.gz]``) are read; erasure only ever rewrites lines
+that parse as ``ExportLogsServiceRequest`` JSON (every other line is kept byte for byte) and never
+deletes a file. The rules of :mod:`aibos_otel.lifecycle.safe_dir` hold as for the SDK backup:
+regular files only, never through a symbolic link, a link is reported and left alone.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,12 +36,13 @@ from aibos_otel.lifecycle.erasure import (
     EraseError,
     ErasureReport,
     Layout,
-    LineResult,
     Match,
     Window,
     erase_layout,
     open_file_ids,
 )
+from aibos_otel.lifecycle.rewrite import LineResult
+from aibos_otel.terminal import escape
 
 DEFAULT_PATH = "/var/lib/aibos-otelcol/backup/logs.jsonl"
 
@@ -126,18 +138,16 @@ def otlp_json_line(line: bytes, matches: Sequence[Match], window: Window) -> Lin
 
 
 def collector_layout(path: str | os.PathLike[str]) -> Layout:
-    """The file exporter's active file ``path`` and its rotated siblings."""
+    """The file exporter's active file ``path`` and its rotated siblings (the exporter's rotation
+    names them ``<stem>-<2006-01-02T15-04-05.000><suffix>``, ``.gz`` added when compressed)."""
     active = Path(path)
-    stem, suffix = active.stem, active.suffix
+    stem, suffix = re.escape(active.stem), re.escape(active.suffix)
+    rotated = re.compile(rf"{stem}-\d{{4}}-\d{{2}}-\d{{2}}T\d{{2}}-\d{{2}}-\d{{2}}\.\d{{3}}{suffix}(?:\.gz)?")
 
-    def files() -> list[Path]:
-        directory = active.parent
-        rotated = sorted(
-            [*directory.glob(f"{stem}-*{suffix}"), *directory.glob(f"{stem}-*{suffix}.gz")],
-        )
-        return [p for p in (*rotated, active) if p.is_file()]
+    def wanted(name: str) -> bool:
+        return name == active.name or rotated.fullmatch(name) is not None
 
-    return Layout(active.parent, files, lambda p: p == active, otlp_json_line)
+    return Layout(active.parent, wanted, lambda name: name == active.name, otlp_json_line)
 
 
 def erase_collector_backup(
@@ -151,7 +161,7 @@ def erase_collector_backup(
 ) -> ErasureReport:
     """Erase the records matching every one of ``matches`` from the collector's file backup."""
     if not Path(path).parent.is_dir():
-        raise EraseError(f"no such collector backup directory: {Path(path).parent}")
+        raise EraseError(f"no such collector backup directory: {escape(Path(path).parent)}")
     return erase_layout(
         collector_layout(path),
         matches,

@@ -24,6 +24,7 @@ from aibos_otel.lifecycle.erasure import (
     ErasureReport,
     Match,
     Window,
+    check_backup_dir,
     default_backup_dir,
     erase_backups,
     parse_time,
@@ -38,6 +39,8 @@ from aibos_otel.lifecycle.loki_delete import (
     build_request,
     send,
 )
+from aibos_otel.sdk.file_backup import MARKER_NAME
+from aibos_otel.terminal import escape
 
 AUDIT_ACTION = "logs.erase"
 
@@ -49,7 +52,9 @@ def add_parser(subparsers: Any) -> None:
         help="right to erasure: drop matching records from the local backup and Loki",
         description="Drop every record whose attributes match all --match pairs from the local file "
         "backup (rotated, archived and, with --include-active, active files) and send Loki a delete "
-        "request for the same records. Records an audit event (counts, never the values).",
+        "request for the same records. Records an audit event (counts, never the values). Only "
+        f"regular files are touched, never through a symbolic link, and only in a --backup-dir "
+        f"the file backup marked ({MARKER_NAME}) unless --force.",
     )
     erase.add_argument(
         "--match",
@@ -64,6 +69,11 @@ def add_parser(subparsers: Any) -> None:
         help=f"local backup directory (default: $AIBOS_FILE_BACKUP_DIR or {default_backup_dir({})})",
     )
     erase.add_argument("--no-backup", action="store_true", help="leave the SDK's local backup alone")
+    erase.add_argument(
+        "--force",
+        action="store_true",
+        help=f"erase in a --backup-dir without the {MARKER_NAME} marker (a backup older than the marker)",
+    )
     erase.add_argument(
         "--collector-backup",
         metavar="PATH",
@@ -132,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
             print(file_result.describe(dry_run=args.dry_run))
         verb = "would erase" if args.dry_run else "erased"
         print(
-            f"{label}: {verb} {report.erasable if args.dry_run else report.erased} "
+            f"{escape(label)}: {verb} {report.erasable if args.dry_run else report.erased} "
             f"record(s) in {report.scanned} file(s)"
             + (f"; {report.left} matching record(s) left in skipped files" if report.left else "")
             + (f"; {len(report.errors)} file(s) failed" if report.errors else "")
@@ -185,12 +195,13 @@ def _local_targets(args: argparse.Namespace) -> list[tuple[str, Eraser]]:
     if not args.no_backup:
         directory = Path(args.backup_dir or default_backup_dir())
         if not directory.is_dir():
-            raise EraseError(f"no such backup directory: {directory} (use --no-backup for Loki only)")
-        targets.append((f"backup:{directory}", functools.partial(erase_backups, directory)))
+            raise EraseError(f"no such backup directory: {escape(directory)} (use --no-backup for Loki only)")
+        check_backup_dir(directory, force=args.force)
+        targets.append((f"backup:{directory}", functools.partial(erase_backups, directory, force=args.force)))
     if args.collector_backup:
         path = Path(args.collector_backup)
         if not path.parent.is_dir():
-            raise EraseError(f"no such collector backup directory: {path.parent}")
+            raise EraseError(f"no such collector backup directory: {escape(path.parent)}")
         targets.append((f"collector-backup:{path}", functools.partial(erase_collector_backup, path)))
     return targets
 

@@ -5,10 +5,11 @@ The backup (``aibos_otel.sdk.file_backup``) holds JSON lines, one record per lin
 ``aibos-otel retention enforce``, ``archive/<level>-<stamp>.jsonl.gz``. :func:`erase_backups`
 rewrites each file that holds a matching record without those records:
 
-* atomically: the kept lines (byte for byte) go to a hidden temporary file in the same directory,
-  which is synced and then renamed over the original, so a crash leaves either the old file or
-  the new one, never half of one. Mode, owner (when allowed) and modification time are kept, so
-  retention still ages the file from its last real write.
+* atomically (:mod:`aibos_otel.lifecycle.rewrite`): the kept lines (byte for byte) go to a
+  hidden temporary file in the same directory, which is synced and then renamed over the
+  original, so a crash leaves either the old file or the new one, never half of one. Mode, owner
+  (when allowed) and modification time are kept, so retention still ages the file from its last
+  real write.
 * a line that is not valid JSON (say, a torn last line) is kept and counted, never dropped.
 * a file that cannot be read (permissions, a corrupt gzip stream) is reported and left as it is.
 
@@ -21,13 +22,20 @@ the rotation, and run again.
 
 A file rotated or archived while the erasure runs is not missed: the directory is scanned again
 until a pass finds no file it has not already cleaned.
+
+Only the backup's own files are touched (:mod:`aibos_otel.lifecycle.safe_dir`): the directory
+must carry the file backup's marker (or ``force``), and only regular files directly inside it
+and a real ``archive/`` are read and rewritten, through descriptors opened without following a
+link. A symbolic link named like a backup file (or a symlinked ``archive``) is reported as an
+error and left alone: rewriting the link's name would replace the link with a clean copy and
+report the records erased while the file it points to keeps them. For the same reason a file
+with more than one hard link is skipped: its records would stay under the other name.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gzip
-import io
 import json
 import os
 import zlib
@@ -37,8 +45,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from aibos_otel.sdk.file_backup import ACTIVE_SUFFIX, ROTATED_SUFFIX
+from aibos_otel.lifecycle.rewrite import LineResult, count_lines, rewrite
+from aibos_otel.lifecycle.safe_dir import (
+    Entry,
+    Identity,
+    NotABackupError,
+    Refusal,
+    SafeDir,
+    identity_of,
+    require_marker,
+)
+from aibos_otel.sdk.file_backup import is_active_name, rotated_level
 from aibos_otel.sdk.settings import DEFAULT_PRODUCTION_FILE_DIR
+from aibos_otel.terminal import escape
 
 ARCHIVE_DIR = "archive"
 _MAX_PASSES = 3
@@ -136,19 +155,20 @@ class FileResult:
     error: str | None = None
 
     def describe(self, *, dry_run: bool) -> str:
-        """A line for the terminal."""
+        """A line for the terminal (the file name escaped: one file, one line)."""
+        path = escape(self.path)
         if self.error is not None:
-            return f"error   {self.path}: {self.error} (file left unchanged)"
+            return f"error   {path}: {escape(self.error)} (file left unchanged)"
         counts = f"{self.matched} of {self.records} record(s)"
         if self.unreadable_lines:
             counts += f", {self.unreadable_lines} unreadable line(s) kept"
         if self.skipped is not None:
             if dry_run:
-                return f"would skip {self.path}: {counts} match but would NOT be erased: {self.skipped}"
-            return f"skipped {self.path}: {counts} match but were NOT erased: {self.skipped}"
+                return f"would skip {path}: {counts} match but would NOT be erased: {self.skipped}"
+            return f"skipped {path}: {counts} match but were NOT erased: {self.skipped}"
         if dry_run:
-            return f"would erase {counts} in {self.path}"
-        return f"erased  {counts} in {self.path}"
+            return f"would erase {counts} in {path}"
+        return f"erased  {counts} in {path}"
 
 
 @dataclass
@@ -211,16 +231,6 @@ def record_matches(line: bytes, matches: Sequence[Match], window: Window) -> boo
     return inside  # None: matches but its time cannot be read, so it is kept and counted
 
 
-@dataclass(frozen=True)
-class LineResult:
-    """What one line of a backup file holds: records, how many match, and its replacement
-    (``None``: keep the line as it is; ``b""``: drop it)."""
-
-    records: int
-    matched: int
-    replacement: bytes | None = None
-
-
 LineFilter = Callable[[bytes, Sequence[Match], Window], "LineResult | None"]
 """Reads one line; None when the line cannot be read (it is then kept and counted)."""
 
@@ -235,97 +245,47 @@ def sdk_line(line: bytes, matches: Sequence[Match], window: Window) -> LineResul
 
 @dataclass(frozen=True)
 class Layout:
-    """One kind of local backup: its files, which of them a writer holds, and its line format."""
+    """One kind of local backup: the names of its files in ``root`` (``wanted``) and in each of
+    its subdirectories (``subdirs``: name and wanted names), which of them a writer holds, and
+    its line format. Only regular files of those names are read, never through a link."""
 
     root: Path
-    files: Callable[[], list[Path]]
-    is_active: Callable[[Path], bool]
+    wanted: Callable[[str], bool]
+    is_active: Callable[[str], bool]
     filter_line: LineFilter
+    subdirs: tuple[tuple[str, Callable[[str], bool]], ...] = ()
 
 
-def backup_files(directory: Path) -> list[Path]:
-    """The backup files in ``directory`` and its archive: rotated, archived, then active."""
-    rotated = sorted(directory.glob(f"*{ROTATED_SUFFIX}"))
-    archived = sorted((directory / ARCHIVE_DIR).glob(f"*{ROTATED_SUFFIX}"))
-    active = sorted(directory.glob(f"*{ACTIVE_SUFFIX}"))
-    return [p for p in (*rotated, *archived, *active) if p.is_file()]
+def _is_sdk_file(name: str) -> bool:
+    return rotated_level(name) is not None or is_active_name(name)
 
 
-def _is_active(path: Path) -> bool:
-    return path.name.endswith(ACTIVE_SUFFIX) and not path.name.endswith(ROTATED_SUFFIX)
+def _is_rotated(name: str) -> bool:
+    return rotated_level(name) is not None
 
 
 def sdk_layout(directory: str | os.PathLike[str]) -> Layout:
-    """The file backup written by ``setup(file_backup=...)``."""
-    root = Path(directory)
-    return Layout(root, lambda: backup_files(root), _is_active, sdk_line)
+    """The file backup written by ``setup(file_backup=...)``: ``<level>-<stamp>.jsonl.gz`` and
+    ``<level>.jsonl`` in the directory, ``<level>-<stamp>.jsonl.gz`` in ``archive/``."""
+    return Layout(Path(directory), _is_sdk_file, is_active_name, sdk_line, ((ARCHIVE_DIR, _is_rotated),))
 
 
-def _open_read(path: Path) -> io.BufferedIOBase:
-    if path.name.endswith(".gz"):
-        return gzip.open(path, "rb")
-    return open(path, "rb")  # the caller closes it
-
-
-def _scan(path: Path, read: LineFilter, matches: Sequence[Match], window: Window) -> FileResult:
-    result = FileResult(path)
-    with _open_read(path) as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            verdict = read(line, matches, window)
-            if verdict is None:
-                result.unreadable_lines += 1
-                continue
-            result.records += verdict.records
-            result.matched += verdict.matched
-    return result
-
-
-def _rewrite(path: Path, read: LineFilter, matches: Sequence[Match], window: Window) -> int:
-    """Write ``path`` without its matching records, atomically; returns how many were dropped."""
-    before = path.stat()
-    temporary = path.with_name(f".{path.name}.erase-{os.getpid()}.tmp")
-    dropped = 0
-    try:
-        sink: io.BufferedIOBase
-        with open(temporary, "xb") as raw:
-            sink = gzip.GzipFile(filename="", mode="wb", fileobj=raw) if path.name.endswith(".gz") else raw
-            with _open_read(path) as source:
-                for line in source:
-                    verdict = read(line, matches, window) if line.strip() else None
-                    if verdict is None or verdict.replacement is None:
-                        sink.write(line)
-                        continue
-                    dropped += verdict.matched
-                    if verdict.replacement:
-                        sink.write(verdict.replacement + (b"\n" if line.endswith(b"\n") else b""))
-            if sink is not raw:
-                sink.close()  # writes the gzip trailer into ``raw``
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.chmod(temporary, before.st_mode & 0o7777)
-        with contextlib.suppress(PermissionError):  # only root may give a file away
-            os.chown(temporary, before.st_uid, before.st_gid)
-        os.utime(temporary, ns=(before.st_atime_ns, before.st_mtime_ns))
-        current = path.stat()  # moved or pruned meanwhile? then the next pass deals with it
-        if (current.st_dev, current.st_ino) != (before.st_dev, before.st_ino):
-            raise FileNotFoundError(path)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    _sync_directory(path.parent)
-    return dropped
-
-
-def _sync_directory(directory: Path) -> None:
-    with contextlib.suppress(OSError):  # not every platform or file system allows it
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+def list_files(backup: SafeDir, layout: Layout) -> tuple[list[Entry], list[Refusal]]:
+    """The layout's files in ``backup``: rotated, then in subdirectories, then active; and what
+    is named like one of them but is not touched (links, directories, a symlinked subdirectory)."""
+    entries, refused = backup.files(backup.root, layout.wanted)
+    nested: list[Entry] = []
+    for name, wanted in layout.subdirs:
+        folder = backup.subdir(name)
+        if isinstance(folder, Refusal):
+            refused.append(folder)
+        elif folder is not None:
+            more, bad = backup.files(folder, wanted)
+            nested += more
+            refused += bad
+    rotated = [e for e in entries if not layout.is_active(e.name)]
+    active = [e for e in entries if layout.is_active(e.name)]
+    return [*rotated, *nested, *active], refused
 
 
 def open_file_ids() -> set[tuple[int, int]] | None:
@@ -357,15 +317,16 @@ def erase_backups(
     dry_run: bool = False,
     include_active: bool = False,
     held_open: Callable[[], set[tuple[int, int]] | None] = open_file_ids,
+    force: bool = False,
 ) -> ErasureReport:
     """Erase the records matching every one of ``matches`` from the SDK file backup in
     ``directory``.
 
-    Raises :class:`EraseError` when there is nothing to match or the directory does not exist;
-    a file that fails is recorded in the report and left unchanged, and the others go on.
+    Raises :class:`EraseError` when there is nothing to match, the directory does not exist or
+    it lacks the file backup's marker (unless ``force``); a file that fails is recorded in the
+    report and left unchanged, and the others go on.
     """
-    if not Path(directory).is_dir():
-        raise EraseError(f"no such backup directory: {directory}")
+    check_backup_dir(directory, force=force)
     return erase_layout(
         sdk_layout(directory),
         matches,
@@ -374,6 +335,17 @@ def erase_backups(
         include_active=include_active,
         held_open=held_open,
     )
+
+
+def check_backup_dir(directory: str | os.PathLike[str], *, force: bool) -> None:
+    """Raise :class:`EraseError` unless ``directory`` is a file backup's directory (its marker,
+    or ``force``)."""
+    if not Path(directory).is_dir():
+        raise EraseError(f"no such backup directory: {escape(directory)}")
+    try:
+        require_marker(directory, force=force)
+    except NotABackupError as exc:
+        raise EraseError(escape(exc)) from None
 
 
 def erase_layout(
@@ -389,49 +361,61 @@ def erase_layout(
     if not matches:
         raise EraseError("at least one --match KEY=VALUE is needed")
     span = window or Window()
-    done: set[tuple[int, int]] = set()  # files (by inode) handled: clean, erased, skipped or failed
+    done: set[Identity] = set()  # files handled: clean, erased, skipped or failed
+    refused: set[Path] = set()  # names reported as not touched (each once)
     results: list[FileResult] = []
-    held: set[tuple[int, int]] | None = None
+    held: set[Identity] | None = None
     held_checked = False
-    for _ in range(_MAX_PASSES):
-        pending = [p for p in layout.files() if _file_id(p) not in done]
-        if not pending:
-            break
-        for path in pending:
-            identity = _file_id(path)
-            result = _scan_file(path, layout.filter_line, matches, span)
-            if result is None:
-                continue  # gone meanwhile: pruned, or moved to where the next pass finds it
-            if result.matched and result.error is None and layout.is_active(path):
-                if not include_active:
-                    result.skipped = "active file (stop the writer, then use --include-active)"
-                else:
-                    if not held_checked:
-                        held, held_checked = held_open(), True
-                    if held is not None and identity in held:
-                        result.skipped = "active file held open by a running process"
-            if result.matched and result.error is None and result.skipped is None and not dry_run:
-                try:
-                    result.matched = _rewrite(path, layout.filter_line, matches, span)
-                except FileNotFoundError:
-                    continue  # rotated, archived or pruned meanwhile: the next pass sees where it went
-                except (OSError, EOFError, zlib.error) as exc:
-                    result.error = _describe(exc)
-                else:
-                    result.rewritten = True
-                    identity = _file_id(path)
-            done.add(identity)
-            results.append(result)
+    with SafeDir(layout.root) as backup:
+        for _ in range(_MAX_PASSES):
+            entries, bad = list_files(backup, layout)
+            for refusal in bad:
+                if refusal.path not in refused:
+                    refused.add(refusal.path)
+                    results.append(FileResult(refusal.path, error=refusal.reason))
+            pending = [e for e in entries if e.identity not in done]
+            if not pending:
+                break
+            for entry in pending:
+                identity = entry.identity
+                result = _scan_file(entry, layout.filter_line, matches, span)
+                if result is None:
+                    continue  # gone meanwhile: pruned, or moved to where the next pass finds it
+                if result.matched and result.error is None and layout.is_active(entry.name):
+                    if not include_active:
+                        result.skipped = "active file (stop the writer, then use --include-active)"
+                    else:
+                        if not held_checked:
+                            held, held_checked = held_open(), True
+                        if held is not None and identity in held:
+                            result.skipped = "active file held open by a running process"
+                if result.matched and result.error is None and result.skipped is None and entry.links > 1:
+                    result.skipped = (
+                        f"{entry.links} hard links to this file: the records would stay in the others"
+                    )
+                if result.matched and result.error is None and result.skipped is None and not dry_run:
+                    try:
+                        result.matched = rewrite(entry, lambda line: layout.filter_line(line, matches, span))
+                    except FileNotFoundError:
+                        continue  # rotated, archived or pruned meanwhile: the next pass sees where it went
+                    except (OSError, EOFError, zlib.error) as exc:
+                        result.error = _describe(exc)
+                    else:
+                        result.rewritten = True
+                        identity = identity_of(entry.folder, entry.name) or identity
+                done.add(identity)
+                results.append(result)
     return ErasureReport(layout.root, files=results, dry_run=dry_run)
 
 
-def _scan_file(path: Path, read: LineFilter, matches: Sequence[Match], window: Window) -> FileResult | None:
+def _scan_file(entry: Entry, read: LineFilter, matches: Sequence[Match], window: Window) -> FileResult | None:
     try:
-        return _scan(path, read, matches, window)
+        counts = count_lines(entry, lambda line: read(line, matches, window))
     except FileNotFoundError:
         return None
     except (OSError, EOFError, zlib.error) as exc:
-        return FileResult(path, error=_describe(exc))
+        return FileResult(entry.path, error=_describe(exc))
+    return FileResult(entry.path, counts.records, counts.matched, counts.unreadable_lines)
 
 
 def _describe(exc: BaseException) -> str:
@@ -440,14 +424,6 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc) or type(exc).__name__
-
-
-def _file_id(path: Path) -> tuple[int, int]:
-    try:
-        info = path.stat()
-    except OSError:
-        return (-1, -1)
-    return (info.st_dev, info.st_ino)
 
 
 def parse_time(text: str, option: str) -> datetime:

@@ -4,6 +4,11 @@ Layout of the backup directory (the retention command relies on it):
 
     <dir>/info.jsonl                              the file being written, one per level
     <dir>/info-20261126T181500123456.jsonl.gz     rotated files, newest kept up to ``max_files``
+    <dir>/.aibos-otel-backup                      the marker: this directory is a file backup
+
+The lifecycle commands (``aibos-otel retention enforce``, ``aibos-otel erase``) delete and
+rewrite files, so they act only in a directory holding the marker (see :func:`write_marker`):
+pointed at the wrong directory by mistake, they refuse instead of deleting someone's files.
 
 Rotated names carry their rotation time, so nothing is ever renamed twice and a concurrent
 ``aibos-otel retention enforce`` can never race a rename cascade. Runs in a delivery worker
@@ -13,7 +18,9 @@ thread, never on the logging thread.
 from __future__ import annotations
 
 import gzip
+import logging
 import os
+import re
 import shutil
 import threading
 from collections.abc import Sequence
@@ -31,11 +38,57 @@ DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 DEFAULT_MAX_FILES = 10
 ACTIVE_SUFFIX = ".jsonl"
 ROTATED_SUFFIX = ".jsonl.gz"
+MARKER_NAME = ".aibos-otel-backup"
+MARKER_TEXT = (
+    "This directory is an aibos-otel file backup (aibos_otel.sdk.file_backup): JSON lines per\n"
+    "level, <level>.jsonl being written, <level>-<stamp>.jsonl.gz rotated, archive/ after retention.\n"
+    "`aibos-otel retention enforce` and `aibos-otel erase` act only in a directory holding this\n"
+    "file (or with --force). Keep other files out of it.\n"
+)
+
+_internal = logging.getLogger("aibos_otel.sdk.file_backup")
+# Exactly what _rotate() writes: a level, then the UTC rotation stamp to the microsecond.
+_ROTATED_NAME = re.compile(rf"({'|'.join(SEVERITY_CLASSES)})-\d{{8}}T\d{{12}}{re.escape(ROTATED_SUFFIX)}")
+_ACTIVE_NAMES = frozenset(f"{level}{ACTIVE_SUFFIX}" for level in SEVERITY_CLASSES)
+
+
+def rotated_level(name: str) -> str | None:
+    """The level of a rotated file's name (``info-20261126T181500123456.jsonl.gz``), None for any
+    other name: a file the writer did not name this way is never the backup's to delete."""
+    found = _ROTATED_NAME.fullmatch(name)
+    return found.group(1) if found else None
+
+
+def is_active_name(name: str) -> bool:
+    """True for the name of a file being written (``info.jsonl``)."""
+    return name in _ACTIVE_NAMES
 
 
 def rotated_files(directory: Path, level: str) -> list[Path]:
     """Rotated files of one level, oldest first."""
-    return sorted(directory.glob(f"{level}-*{ROTATED_SUFFIX}"))
+    return sorted(p for p in directory.glob(f"{level}-*{ROTATED_SUFFIX}") if rotated_level(p.name) == level)
+
+
+def write_marker(directory: Path) -> None:
+    """Create :data:`MARKER_NAME` in ``directory`` unless something of that name is there.
+
+    Never follows a symbolic link (a planted link must not make the writer create or truncate a
+    file elsewhere) and never raises: the backup works without its marker, only the lifecycle
+    commands then want ``--force``, so a failure is logged and the service goes on.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(directory / MARKER_NAME, flags, 0o644)
+    except FileExistsError:
+        return  # marked already (whether it is a real marker, the lifecycle commands check)
+    except OSError as exc:
+        _internal.warning("aibos: cannot write the file backup marker in %s: %s", directory, exc)
+        return
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(MARKER_TEXT)
+    except OSError as exc:
+        _internal.warning("aibos: cannot write the file backup marker in %s: %s", directory, exc)
 
 
 class FileBackupExporter(LogRecordExporter):
@@ -50,6 +103,7 @@ class FileBackupExporter(LogRecordExporter):
     ) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
+        write_marker(self.directory)
         self._max_bytes = max_bytes
         self._max_files = max_files
         self._files: dict[str, IO[str]] = {}

@@ -87,7 +87,8 @@ def read_records(path: Path, *, lenient: bool = False) -> list[dict[str, Any]]:
 
 
 def all_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.rglob("*") if p.is_file())
+    """Every file of the backup but its marker (which holds no records)."""
+    return sorted(p for p in directory.rglob("*") if p.is_file() and p.name != file_backup.MARKER_NAME)
 
 
 def snapshot(directory: Path) -> dict[Path, tuple[bytes, int]]:

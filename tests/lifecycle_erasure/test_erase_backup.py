@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -251,26 +252,26 @@ def test_dry_run_counts_only_what_a_run_would_erase(
 
 
 def test_a_file_archived_while_the_erasure_runs_is_erased_where_it_went(backup: Path) -> None:
-    # Retention archives the oldest rotated file right after the erasure listed the directory.
-    from aibos_otel.lifecycle.erasure import Layout, backup_files, erase_layout, sdk_layout
+    # Retention archives the oldest rotated file while the erasure is reading it.
+    from aibos_otel.lifecycle.erasure import Layout, erase_layout, sdk_layout
+    from aibos_otel.lifecycle.rewrite import LineResult
 
     plain = sdk_layout(backup)
-    oldest = sorted(backup.glob("*.jsonl.gz"))[0]
+    oldest = sorted(backup.glob("*.jsonl.gz"))[0]  # the first file the erasure reads
     moved = backup / "archive" / oldest.name
     calls = 0
 
-    def files_then_archive() -> list[Path]:
+    def archive_then_read(line: bytes, matches: Sequence[Match], window: Window) -> LineResult | None:
         nonlocal calls
         calls += 1
-        listed = backup_files(backup)
         if calls == 1:
             moved.parent.mkdir()
             os.replace(oldest, moved)
-        return listed
+        return plain.filter_line(line, matches, window)
 
-    layout = Layout(backup, files_then_archive, plain.is_active, plain.filter_line)
+    layout = Layout(backup, plain.wanted, plain.is_active, archive_then_read, plain.subdirs)
     report = erase_layout(layout, [Match("user.id", "u-1")])
-    assert calls >= 2
+    assert not oldest.exists() and moved.exists()
     assert moved in [f.path for f in report.files if f.rewritten]
     assert not [
         r
