@@ -47,8 +47,10 @@ ALERTMANAGER_RESEND_NS = 60 * 10**9
 STANDARD_ESCALATION_NS = 10 * 60 * 10**9
 PERSIST_EVERY_NS = 10 * 10**9
 MAX_ACTIVE_SILENCES = 1000  # each is matched against every alert: a bound on that work
-MAX_EVENT_ALERTS = 1000  # active alerts per source (alert.* records, error groups); more are dropped
 ACTIVE_STATES = ("pending", "firing")
+CAP_ALERT = "AlertCapReached"
+"""The one alert that new alert series are folded into past ``limits.active_alerts``."""
+MAX_FOLDED_KEYS = 10_000  # folded series remembered (to count each once) per AlertCapReached episode
 
 
 @dataclass
@@ -67,7 +69,7 @@ class Alert:
     fired_at_ns: int | None = None
     resolved_at_ns: int | None = None
     last_seen_ns: int = 0
-    source: str = "rule"  # rule | log | error_group
+    source: str = "rule"  # rule | log | error_group | cap (AlertCapReached)
     steps: list[tuple[int, list[str]]] = field(default_factory=list)
     notified: dict[str, int] = field(default_factory=dict)
     for_ns: int = 0
@@ -144,15 +146,31 @@ def _row_to_alert(row: Any) -> Alert:
     )
 
 
-def load_alerts(store: Store, *, include_resolved: bool = False, limit: int = 500) -> list[Alert]:
-    """Alerts from the store, newest first."""
-    where = "" if include_resolved else " WHERE state IN ('pending', 'firing')"
-    rows = store.query(f"SELECT * FROM alerts{where} ORDER BY active_at_ns DESC LIMIT ?", (limit,))
+def load_alerts(
+    store: Store,
+    *,
+    include_resolved: bool = False,
+    limit: int = 500,
+    before: tuple[int, str] | None = None,
+) -> list[Alert]:
+    """Alerts from the store, newest first (ties by id, descending); ``before`` is the
+    ``(active_at_ns, id)`` of the last alert of the previous page."""
+    where: list[str] = [] if include_resolved else ["state IN ('pending', 'firing')"]
+    params: list[object] = []
+    if before is not None:
+        where.append("(active_at_ns < ? OR (active_at_ns = ? AND id < ?))")
+        params += [before[0], before[0], before[1]]
+    sql = "SELECT * FROM alerts" + (" WHERE " + " AND ".join(where) if where else "")
+    rows = store.query(sql + " ORDER BY active_at_ns DESC, id DESC LIMIT ?", (*params, limit))
     return [_row_to_alert(r) for r in rows]
 
 
 class SilenceLimitError(ValueError):
     """Too many silences in force to add another."""
+
+
+def _page_order(alert: Alert) -> tuple[int, str]:
+    return (alert.active_at_ns, alert.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +243,11 @@ class AlertManager:
         self.clock = clock
         self.started_ns = clock()
         self._lock = threading.RLock()
-        self.active: dict[str, Alert] = {a.key: a for a in load_alerts(store)}
+        self.max_active = policy.limits.active_alerts
+        """The cap: past it, new alert series are folded into one ``AlertCapReached`` alert."""
+        self.cap_key = alert_key(CAP_ALERT, {})
+        self._folded: set[str] = set()  # keys folded in the current AlertCapReached episode
+        self.active: dict[str, Alert] = {a.key: a for a in load_alerts(store, limit=self.max_active + 1)}
         self.silences: list[Silence] = self._load_silences()
         self._range_ns = {r.name: r.expr.range_agg.range_ns for r in policy.rules}
         # alerts of rules that are no longer in the policy (or disabled) can never clear: resolve them
@@ -242,11 +264,15 @@ class AlertManager:
         with self._lock:
             changed: list[Alert] = []
             seen: set[str] = set()
+            cap: Alert | None = None
             for sample in samples:
                 key = alert_key(rule.name, sample.labels)
                 seen.add(key)
                 alert = self.active.get(key)
                 if alert is None:
+                    if not self._room():
+                        cap = self._fold(key, now_ns)
+                        continue
                     labels = {**rule.labels, **sample.labels, "alertname": rule.name}
                     alert = self._new_alert(key, rule.name, labels, "rule", now_ns)
                     alert.for_ns = rule.for_ns
@@ -270,12 +296,13 @@ class AlertManager:
                         # an empty window then means "not seen yet", not "resolved"
                         self._resolve(alert, now_ns)
                         changed.append(alert)
-            self._advance(changed, now_ns)
+            self._advance(self._with_cap(changed, cap), now_ns)
 
     def log_alerts(self, records: Sequence[LogAlert], now_ns: int) -> None:
         """Records carrying ``alert.*`` attributes fire at once with their own channels."""
         with self._lock:
             changed = []
+            cap: Alert | None = None
             for rec in records:
                 attrs = rec.attributes
                 name = str(attrs.get("name") or "log-alert")
@@ -291,8 +318,8 @@ class AlertManager:
                 key = alert_key(name, {**group, "body": normalize_message(rec.body)})
                 alert = self.active.get(key)
                 if alert is None:
-                    if self._count("log") >= MAX_EVENT_ALERTS:
-                        self.metrics.count_notification("*", "dropped_alert_limit")
+                    if not self._room():
+                        cap = self._fold(key, now_ns)
                         continue
                     labels = {**group, "alertname": name}
                     alert = self._new_alert(key, name, labels, "log", now_ns)
@@ -306,13 +333,14 @@ class AlertManager:
                 alert.last_seen_ns = now_ns
                 alert.annotations = {"summary": redact_text(rec.body)}
                 changed.append(alert)
-            self._advance(changed, now_ns)
+            self._advance(self._with_cap(changed, cap), now_ns)
 
     def error_group_changes(self, changes: Sequence[GroupChange], now_ns: int) -> None:
         """New and regressed error groups alert when the policy says so."""
         cfg = self.policy.alerting.error_groups
         with self._lock:
             changed = []
+            cap: Alert | None = None
             for change in changes:
                 if (change.kind == "new" and not cfg.on_new) or (
                     change.kind == "regression" and not cfg.on_regression
@@ -330,8 +358,8 @@ class AlertManager:
                 key = alert_key(name, labels)
                 if key in self.active:
                     continue
-                if self._count("error_group") >= MAX_EVENT_ALERTS:
-                    self.metrics.count_notification("*", "dropped_alert_limit")
+                if not self._room():
+                    cap = self._fold(key, now_ns)
                     continue
                 alert = self._new_alert(key, name, labels, "error_group", now_ns)
                 alert.resolve_after_ns = self.policy.alerting.resolve_after_ns
@@ -346,7 +374,7 @@ class AlertManager:
                 alert.steps = self._plan(cfg.channels, None, labels)
                 self.active[key] = alert
                 changed.append(alert)
-            self._advance(changed, now_ns)
+            self._advance(self._with_cap(changed, cap), now_ns)
 
     def tick(self, now_ns: int) -> None:
         """Time-driven transitions: pending -> firing, escalation, repeats, quiet resolves, silences."""
@@ -357,6 +385,8 @@ class AlertManager:
                     self._resolve(alert, now_ns)
                 changed.append(alert)
             self._advance(changed, now_ns)
+            if self.cap_key not in self.active:
+                self._folded.clear()  # the AlertCapReached episode (if any) is over
 
     # -- lifecycle ----------------------------------------------------------------------------
     def _new_alert(self, key: str, rule: str, labels: dict[str, str], source: str, now_ns: int) -> Alert:
@@ -374,8 +404,45 @@ class AlertManager:
             source=source,
         )
 
-    def _count(self, source: str) -> int:
-        return sum(1 for a in self.active.values() if a.source == source)
+    def _room(self) -> bool:
+        """May another alert open? (``AlertCapReached`` itself does not count.)"""
+        return len(self.active) - (self.cap_key in self.active) < self.max_active
+
+    def _fold(self, key: str, now_ns: int) -> Alert:
+        """Past the cap: count the series ``key`` into the ``AlertCapReached`` alert instead.
+
+        Each series counts once per episode (up to ``MAX_FOLDED_KEYS`` remembered; beyond that
+        every fold counts). The alert stays active while folds keep coming and resolves after
+        ``resolve_after`` without one.
+        """
+        cap = self.active.get(self.cap_key)
+        if cap is None:
+            labels = {"alertname": CAP_ALERT, "severity": "warning"}
+            cap = self._new_alert(self.cap_key, CAP_ALERT, labels, "cap", now_ns)
+            cap.resolve_after_ns = self.policy.alerting.resolve_after_ns
+            cap.steps = self._plan(None, None, labels)
+            self.active[self.cap_key] = cap
+            self._folded.clear()
+        if key not in self._folded:
+            if len(self._folded) < MAX_FOLDED_KEYS:
+                self._folded.add(key)
+            cap.value += 1
+            self.metrics.count_overflow("active_alerts")
+            self.metrics.count_notification("*", "dropped_alert_limit")  # the older name for it
+        cap.last_seen_ns = now_ns
+        return cap
+
+    def _with_cap(self, changed: list[Alert], cap: Alert | None) -> list[Alert]:
+        """``changed`` plus the ``AlertCapReached`` alert when this call folded series into it."""
+        if cap is None:
+            return changed
+        cap.annotations = {
+            "summary": (
+                f"Active-alert cap reached ({self.max_active} alerts, policy limits.active_alerts): "
+                f"{int(cap.value)} new alert series were folded into this alert instead of opening"
+            )
+        }
+        return [*changed, cap]
 
     def _plan(
         self,
@@ -579,11 +646,20 @@ class AlertManager:
         return False
 
     def snapshot(self) -> list[Alert]:
-        """Active alerts (pending and firing)."""
+        """Active alerts (pending and firing), newest first."""
         with self._lock:
             for alert in self.active.values():
                 alert.refresh_annotations()
-            return sorted(self.active.values(), key=lambda a: a.active_at_ns, reverse=True)
+            return sorted(self.active.values(), key=_page_order, reverse=True)
+
+    def page(self, limit: int, before: tuple[int, str] | None = None) -> tuple[list[dict[str, Any]], bool]:
+        """One page of active alerts (API views), newest first, after the ``(active_at_ns, id)``
+        ``before``; and whether more follow. Only the page's annotations are rendered."""
+        with self._lock:
+            ordered = sorted(self.active.values(), key=_page_order, reverse=True)
+            if before is not None:
+                ordered = [a for a in ordered if _page_order(a) < before]
+            return [a.public() for a in ordered[:limit]], len(ordered) > limit
 
 
 def _as_names(value: object) -> list[str]:

@@ -2,9 +2,9 @@
 
 Routes:
 ``GET /healthz`` (process is up), ``GET /readyz`` (receivers bound and the store open),
-``GET /metrics`` (Prometheus text), ``GET /api/errors`` (``?limit=``, ``?status=open|resolved``),
-``GET /api/errors/{fingerprint}``, ``POST /api/errors/{fingerprint}/resolve``,
-``GET /api/alerts`` (active; ``?state=all`` for history), ``GET /api/rules``,
+``GET /metrics`` (Prometheus text), ``GET /api/errors`` (``?limit=``, ``?cursor=``,
+``?status=open|resolved``), ``GET /api/errors/{fingerprint}``, ``POST /api/errors/{fingerprint}/resolve``,
+``GET /api/alerts`` (active; ``?state=all`` for history; ``?limit=``, ``?cursor=``), ``GET /api/rules``,
 ``GET|POST /api/silences``, ``DELETE /api/silences/{id}``, ``GET /api/stats``, ``GET /`` (page).
 """
 
@@ -21,6 +21,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from aibos_otel.monitor.access import AccessDeniedError, allowed_authorities, bearer_ok, check_same_origin
 from aibos_otel.monitor.httpserver import Handler, Server
 from aibos_otel.monitor.jsonlimits import API_MAX_DEPTH, JsonLimitError, loads_bounded
+from aibos_otel.monitor.paging import PageError, decode_cursor, encode_cursor, parse_limit
 
 if TYPE_CHECKING:
     from aibos_otel.monitor.server import Monitor
@@ -126,10 +127,17 @@ class ApiHandler(Handler):
         store = m.store
         if parts == ["errors"] and method == "GET":
             try:
-                limit = max(1, min(int(query.get("limit", "100")), 1000))
-            except ValueError:
-                raise ApiError(400, "limit must be a number") from None
-            return 200, {"errors": store.error_groups(limit=limit, status=query.get("status"))}
+                limit, before = parse_limit(query), decode_cursor("errors", query)
+            except PageError as exc:
+                raise ApiError(400, str(exc)) from None
+            groups = store.error_groups(limit=limit + 1, status=query.get("status"), before=before)
+            last = groups[limit - 1] if len(groups) > limit else None
+            return 200, {
+                "errors": groups[:limit],
+                "next_cursor": None
+                if last is None
+                else encode_cursor("errors", last["last_seen_ns"], last["fingerprint"]),
+            }
         if len(parts) == 2 and parts[0] == "errors" and method == "GET":
             group = store.error_group(parts[1])
             if group is None:

@@ -80,6 +80,7 @@ class DerivedMetrics(Collector):
         self._requests: Counter[tuple[str, str]] = Counter()
         self._other_items: Counter[str] = Counter()  # spans, data points
         self._over_budget = 0  # records counted but not evaluated (ingest time budget)
+        self._overflow: Counter[str] = Counter()  # by cap: error_groups, active_alerts
         # (second, total, errors) for the throughput and error-rate gauges
         self._per_second: deque[list[int]] = deque(maxlen=RATE_WINDOW_S + 1)
         self._per_second_service: dict[str, deque[list[int]]] = {}
@@ -125,6 +126,17 @@ class DerivedMetrics(Collector):
         with self._lock:
             self._notifications[(channel, outcome)] += 1
 
+    def count_overflow(self, cap: str, n: int = 1) -> None:
+        """Past a cap (``limits`` in the policy): ``error_groups`` counts occurrences folded into
+        the overflow group, ``active_alerts`` the alert series folded into ``AlertCapReached``."""
+        with self._lock:
+            self._overflow[cap] += n
+
+    def overflow(self) -> dict[str, int]:
+        """The overflow counts by cap."""
+        with self._lock:
+            return dict(self._overflow)
+
     def count_receiver_error(self, transport: str, reason: str) -> None:
         """One refused request (malformed, oversize, unauthenticated, unsupported media type...)."""
         with self._lock:
@@ -165,6 +177,7 @@ class DerivedMetrics(Collector):
                 "notifications": {k: float(v) for k, v in self._notifications.items()},
                 "receiver_errors": {k: float(v) for k, v in self._receiver_errors.items()},
                 "over_budget": {(): float(self._over_budget)},
+                "cap_overflow": {(k,): float(v) for k, v in self._overflow.items()},
                 "throughput": {k: r for k, (r, _) in rates.items()},
                 "error_ratio": {k: e for k, (_, e) in rates.items()},
                 "gauges": {(k,): v for k, v in self.gauges.items()},  # under the lock
@@ -250,6 +263,15 @@ class DerivedMetrics(Collector):
                 "Records counted but not evaluated: their batch ran past the ingest time budget.",
                 value=self._over_budget,
             )
+            overflow = CounterMetricFamily(
+                "aibos_monitor_cap_overflow",
+                "Past a policy limit: occurrences folded into the overflow error group (error_groups), "
+                "alert series folded into AlertCapReached (active_alerts).",
+                labels=["cap"],
+            )
+            for cap in ("error_groups", "active_alerts"):
+                overflow.add_metric([cap], self._overflow.get(cap, 0))
+            yield overflow
             for name, value in sorted(self.gauges.items()):
                 yield GaugeMetricFamily(f"aibos_monitor_{name}", name.replace("_", " ") + ".", value=value)
 

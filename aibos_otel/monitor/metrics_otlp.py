@@ -57,6 +57,9 @@ def start_push(metrics: DerivedMetrics, endpoint: str, interval_s: float = 15.0)
     meter.create_observable_counter(
         "aibos.monitor.records_over_budget", [observe("over_budget", ())], unit="{record}"
     )
+    meter.create_observable_counter(
+        "aibos.monitor.cap_overflow", [observe("cap_overflow", ("cap",))], unit="{item}"
+    )
     meter.create_observable_gauge(
         "aibos.monitor.throughput", [observe("throughput", ("service_name",))], unit="{record}/s"
     )

@@ -19,6 +19,7 @@ from aibos_otel.monitor.ingest import Ingestor
 from aibos_otel.monitor.metrics import DerivedMetrics
 from aibos_otel.monitor.notifiers import make_sender
 from aibos_otel.monitor.outbox import Dispatcher, Outbox
+from aibos_otel.monitor.paging import PageError, decode_cursor, encode_cursor, parse_limit
 from aibos_otel.monitor.receiver_grpc import GrpcReceiver
 from aibos_otel.monitor.receiver_http import make_http_receiver
 from aibos_otel.monitor.rules import RuleEngine
@@ -43,7 +44,11 @@ class Monitor:
         self.policy = policy if policy is not None else load_policy(None)
         self.metrics = DerivedMetrics()
         self.metrics_registry: CollectorRegistry = self.metrics.registry()
-        self.store = Store(settings.database)
+        self.store = Store(
+            settings.database,
+            max_error_groups=self.policy.limits.error_groups,
+            on_overflow=lambda n: self.metrics.count_overflow("error_groups", n),
+        )
         self.outbox = Outbox(self.store)
         self.alerts = AlertManager(self.policy, self.store, self.outbox, self.metrics)
         self.rules = RuleEngine(self.policy.rules, self.alerts.on_samples)
@@ -136,9 +141,22 @@ class Monitor:
         """Alert, rule and silence routes; ``None`` when the route is not one of them."""
         now = time.time_ns()
         if parts == ["alerts"] and method == "GET":
+            try:
+                limit, before = parse_limit(query), decode_cursor("alerts", query)
+            except PageError as exc:
+                raise ApiError(400, str(exc)) from None
             if query.get("state") == "all":
-                return 200, {"alerts": [a.public() for a in load_alerts(self.store, include_resolved=True)]}
-            return 200, {"alerts": [a.public() for a in self.alerts.snapshot()]}
+                found = load_alerts(self.store, include_resolved=True, limit=limit + 1, before=before)
+                page, more = [a.public() for a in found[:limit]], len(found) > limit
+            else:
+                page, more = self.alerts.page(limit, before)
+            last = page[-1] if more else None
+            return 200, {
+                "alerts": page,
+                "next_cursor": None
+                if last is None
+                else encode_cursor("alerts", last["active_at_ns"], last["id"]),
+            }
         if parts == ["rules"] and method == "GET":
             active = self.alerts.snapshot()
             rules = []

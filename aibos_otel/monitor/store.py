@@ -11,14 +11,20 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from aibos_otel.policy.model import DEFAULT_MAX_ERROR_GROUPS
+
 MAX_TRACE_IDS = 10
-MAX_CACHED_GROUPS = 10_000
+MAX_CACHED_GROUPS = 10_000  # raised to the error-group cap + 1 (every group cached), up to the next
+MAX_CACHED_GROUPS_CEILING = 100_001
+OVERFLOW_FINGERPRINT = "overflow"
+"""The one group that occurrences of new fingerprints are counted into past the error-group cap."""
+OVERFLOW_TYPE = "ErrorGroupCapReached"
 _UPDATE_GROUP = (
     "UPDATE error_groups SET count=count+?, first_seen_ns=?, last_seen_ns=?, "
     "services=COALESCE(?, services), environments=COALESCE(?, environments), trace_ids=?, "
@@ -144,6 +150,33 @@ class GroupChange:
     environment: str
 
 
+def overflow_message(cap: int, folded: int) -> str:
+    """The overflow group's message: the cap and how many occurrences it holds."""
+    return (
+        f"error-group cap reached ({cap} groups, policy limits.error_groups): {folded} occurrence(s) "
+        "of new error groups were folded into this group"
+    )
+
+
+def _fold(into: _GroupDelta | None, d: _GroupDelta) -> _GroupDelta:
+    """Add one fingerprint's occurrences to the overflow delta."""
+    if into is None:
+        return _GroupDelta(
+            d.event, d.count, d.first_ns, d.last_ns, set(d.services), set(d.environments), list(d.trace_ids)
+        )
+    into.count += d.count
+    into.first_ns = min(into.first_ns, d.first_ns)
+    if d.last_ns >= into.last_ns:
+        into.last_ns = d.last_ns
+        into.event = d.event
+    if len(into.services) < MAX_LIST_VALUES:
+        into.services |= d.services
+    if len(into.environments) < MAX_LIST_VALUES:
+        into.environments |= d.environments
+    into.trace_ids = (into.trace_ids + [t for t in d.trace_ids if t not in into.trace_ids])[-MAX_TRACE_IDS:]
+    return into
+
+
 def _merge_list(old: Sequence[str], new: Sequence[str], limit: int) -> list[str]:
     merged = list(old)
     for item in new:
@@ -155,7 +188,15 @@ def _merge_list(old: Sequence[str], new: Sequence[str], limit: int) -> list[str]
 class Store:
     """One SQLite database in the data directory, shared by the monitor's threads."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_error_groups: int = DEFAULT_MAX_ERROR_GROUPS,
+        on_overflow: Callable[[int], None] | None = None,
+    ) -> None:
+        """``max_error_groups``: the cap (``limits.error_groups``); ``on_overflow(n)`` is called
+        after a batch folded ``n`` occurrences into the overflow group."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.RLock()
@@ -168,7 +209,15 @@ class Store:
         # updates its groups without reading and JSON-decoding them first. This store is the
         # table's only writer; entries are dropped when a group is resolved or pruned.
         self._groups: dict[str, _GroupRow] = {}
+        self.max_error_groups = max_error_groups
+        self._max_cached = min(max(MAX_CACHED_GROUPS, max_error_groups + 1), MAX_CACHED_GROUPS_CEILING)
+        self._on_overflow = on_overflow
         self.migrate()
+        # Groups other than the overflow group, and whether that one exists: the cap check on
+        # the ingest path reads these instead of counting rows. Recounted after a prune.
+        self._real_groups = 0
+        self._has_overflow = False
+        self._recount()
 
     # -- plumbing ---------------------------------------------------------------------------
     @contextmanager
@@ -206,6 +255,20 @@ class Store:
                         db.execute(statement)
                 db.execute(f"PRAGMA user_version={version}")
 
+    def _recount(self) -> None:
+        with self._lock:
+            self._real_groups = int(
+                self._db.execute(
+                    "SELECT COUNT(*) FROM error_groups WHERE fingerprint != ?", (OVERFLOW_FINGERPRINT,)
+                ).fetchone()[0]
+            )
+            self._has_overflow = (
+                self._db.execute(
+                    "SELECT 1 FROM error_groups WHERE fingerprint = ?", (OVERFLOW_FINGERPRINT,)
+                ).fetchone()
+                is not None
+            )
+
     def close(self) -> None:
         """Close the connection (checkpointing the WAL)."""
         with self._lock:
@@ -228,6 +291,8 @@ class Store:
             alerts = db.execute(
                 "DELETE FROM alerts WHERE state = 'resolved' AND resolved_at_ns < ?", (cutoff,)
             ).rowcount
+            if groups:
+                self._recount()
         return int(sent + alerts + groups)
 
     # -- error groups -----------------------------------------------------------------------
@@ -254,74 +319,111 @@ class Store:
             raise
 
     def _merge_groups(self, deltas: dict[str, _GroupDelta]) -> list[GroupChange]:
+        """Merge each fingerprint into its group; past the cap, new fingerprints go to the
+        overflow group (existing groups keep counting)."""
         changes: list[GroupChange] = []
+        folded: _GroupDelta | None = None
+        added = 0
         with self.transaction() as db:
             for fp, d in deltas.items():
-                ev = d.event
-                stack = ev.stacktrace[:SAMPLE_STACK_LIMIT]
-                row = self._group_row(db, fp)
-                if row is None:
-                    row = _GroupRow(
-                        d.count,
-                        d.first_ns,
-                        d.last_ns,
-                        sorted(d.services)[:MAX_LIST_VALUES],
-                        sorted(d.environments)[:MAX_LIST_VALUES],
-                        d.trace_ids[-MAX_TRACE_IDS:],
-                        "open",
-                    )
-                    db.execute(
-                        "INSERT INTO error_groups (fingerprint, exc_type, message, stacktrace, count, "
-                        "first_seen_ns, last_seen_ns, services, environments, trace_ids) "
-                        "VALUES (?,?,?,?,?,?,?,?,?,?)",
-                        (
-                            fp,
-                            ev.exc_type,
-                            ev.message,
-                            stack,
-                            row.count,
-                            row.first_seen_ns,
-                            row.last_seen_ns,
-                            json.dumps(row.services),
-                            json.dumps(row.environments),
-                            json.dumps(row.trace_ids),
-                        ),
-                    )
-                    self._remember(fp, row)
-                    changes.append(
-                        GroupChange(fp, "new", ev.exc_type, ev.message, ev.service, ev.environment)
-                    )
+                row = None if fp == OVERFLOW_FINGERPRINT else self._group_row(db, fp)
+                if row is None and (
+                    fp == OVERFLOW_FINGERPRINT or self._real_groups + added >= self.max_error_groups
+                ):
+                    folded = _fold(folded, d)
                     continue
-                regressed = row.status == "resolved"
-                newer = d.last_ns >= row.last_seen_ns
-                services = _merge_list(row.services, sorted(d.services), MAX_LIST_VALUES)
-                environments = _merge_list(row.environments, sorted(d.environments), MAX_LIST_VALUES)
-                trace_ids = _merge_list(row.trace_ids, d.trace_ids, MAX_TRACE_IDS)
-                # The cached copy is updated in place: it is this row, as the UPDATE leaves it.
-                row.count += d.count
-                row.first_seen_ns = min(row.first_seen_ns, d.first_ns)
-                row.last_seen_ns = max(row.last_seen_ns, d.last_ns)
-                row.status = "open"
-                params: tuple[object, ...] = (
-                    d.count,
+                added += row is None
+                self._merge_one(db, fp, d, row, changes)
+            if folded is not None:
+                row = self._group_row(db, OVERFLOW_FINGERPRINT)
+                newest = folded.event
+                folded.event = replace(
+                    newest,
+                    fingerprint=OVERFLOW_FINGERPRINT,
+                    exc_type=OVERFLOW_TYPE,
+                    message=overflow_message(self.max_error_groups, (row.count if row else 0) + folded.count),
+                    stacktrace=(
+                        f"newest folded occurrence: {newest.exc_type or 'error'}: {newest.message}\n"
+                        f"{newest.stacktrace}"
+                    ),
+                )
+                self._merge_one(db, OVERFLOW_FINGERPRINT, folded, row, changes, always_sample=True)
+        self._real_groups += added
+        if folded is not None:
+            self._has_overflow = True
+            if self._on_overflow is not None:
+                self._on_overflow(folded.count)
+        return changes
+
+    def _merge_one(
+        self,
+        db: sqlite3.Connection,
+        fp: str,
+        d: _GroupDelta,
+        row: _GroupRow | None,
+        changes: list[GroupChange],
+        *,
+        always_sample: bool = False,
+    ) -> None:
+        ev = d.event
+        stack = ev.stacktrace[:SAMPLE_STACK_LIMIT]
+        if row is None:
+            row = _GroupRow(
+                d.count,
+                d.first_ns,
+                d.last_ns,
+                sorted(d.services)[:MAX_LIST_VALUES],
+                sorted(d.environments)[:MAX_LIST_VALUES],
+                d.trace_ids[-MAX_TRACE_IDS:],
+                "open",
+            )
+            db.execute(
+                "INSERT INTO error_groups (fingerprint, exc_type, message, stacktrace, count, "
+                "first_seen_ns, last_seen_ns, services, environments, trace_ids) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    fp,
+                    ev.exc_type,
+                    ev.message,
+                    stack,
+                    row.count,
                     row.first_seen_ns,
                     row.last_seen_ns,
-                    None if services == row.services else json.dumps(services),
-                    None if environments == row.environments else json.dumps(environments),
-                    json.dumps(trace_ids),
-                    1 if regressed else 0,
-                )
-                row.services, row.environments, row.trace_ids = services, environments, trace_ids
-                if newer:  # the newest occurrence becomes the sample
-                    db.execute(_UPDATE_GROUP + _UPDATE_SAMPLE, (*params, ev.exc_type, ev.message, stack, fp))
-                else:
-                    db.execute(_UPDATE_GROUP + " WHERE fingerprint=?", (*params, fp))
-                self._remember(fp, row)
-                if regressed:
-                    changes.append(
-                        GroupChange(fp, "regression", ev.exc_type, ev.message, ev.service, ev.environment)
-                    )
-        return changes
+                    json.dumps(row.services),
+                    json.dumps(row.environments),
+                    json.dumps(row.trace_ids),
+                ),
+            )
+            self._remember(fp, row)
+            changes.append(GroupChange(fp, "new", ev.exc_type, ev.message, ev.service, ev.environment))
+            return
+        regressed = row.status == "resolved"
+        newer = always_sample or d.last_ns >= row.last_seen_ns
+        services = _merge_list(row.services, sorted(d.services), MAX_LIST_VALUES)
+        environments = _merge_list(row.environments, sorted(d.environments), MAX_LIST_VALUES)
+        trace_ids = _merge_list(row.trace_ids, d.trace_ids, MAX_TRACE_IDS)
+        # The cached copy is updated in place: it is this row, as the UPDATE leaves it.
+        row.count += d.count
+        row.first_seen_ns = min(row.first_seen_ns, d.first_ns)
+        row.last_seen_ns = max(row.last_seen_ns, d.last_ns)
+        row.status = "open"
+        params: tuple[object, ...] = (
+            d.count,
+            row.first_seen_ns,
+            row.last_seen_ns,
+            None if services == row.services else json.dumps(services),
+            None if environments == row.environments else json.dumps(environments),
+            json.dumps(trace_ids),
+            1 if regressed else 0,
+        )
+        row.services, row.environments, row.trace_ids = services, environments, trace_ids
+        if newer:  # the newest occurrence becomes the sample
+            db.execute(_UPDATE_GROUP + _UPDATE_SAMPLE, (*params, ev.exc_type, ev.message, stack, fp))
+        else:
+            db.execute(_UPDATE_GROUP + " WHERE fingerprint=?", (*params, fp))
+        self._remember(fp, row)
+        if regressed:
+            changes.append(GroupChange(fp, "regression", ev.exc_type, ev.message, ev.service, ev.environment))
 
     def _group_row(self, db: sqlite3.Connection, fingerprint: str) -> _GroupRow | None:
         row = self._groups.get(fingerprint)
@@ -345,18 +447,27 @@ class Store:
         )
 
     def _remember(self, fingerprint: str, row: _GroupRow) -> None:
-        if len(self._groups) >= MAX_CACHED_GROUPS and fingerprint not in self._groups:
+        if len(self._groups) >= self._max_cached and fingerprint not in self._groups:
             self._groups.clear()
         self._groups[fingerprint] = row
 
-    def error_groups(self, *, limit: int = 100, status: str | None = None) -> list[dict[str, Any]]:
-        """Groups, most recently seen first."""
+    def error_groups(
+        self, *, limit: int = 100, status: str | None = None, before: tuple[int, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Groups, most recently seen first (ties by fingerprint, descending); ``before`` is the
+        ``(last_seen_ns, fingerprint)`` of the last group of the previous page."""
         sql = "SELECT * FROM error_groups"
+        where: list[str] = []
         params: list[Any] = []
         if status:
-            sql += " WHERE status=?"
+            where.append("status=?")
             params.append(status)
-        sql += " ORDER BY last_seen_ns DESC LIMIT ?"
+        if before is not None:
+            where.append("(last_seen_ns < ? OR (last_seen_ns = ? AND fingerprint < ?))")
+            params += [before[0], before[0], before[1]]
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY last_seen_ns DESC, fingerprint DESC LIMIT ?"
         params.append(limit)
         return [_group_dict(row) for row in self.query(sql, params)]
 
@@ -376,8 +487,9 @@ class Store:
             return cur.rowcount > 0
 
     def error_group_count(self) -> int:
-        """How many groups exist."""
-        return int(self.query("SELECT COUNT(*) FROM error_groups")[0][0])
+        """How many groups exist (the overflow group included); kept in memory, not counted."""
+        with self._lock:
+            return self._real_groups + self._has_overflow
 
 
 def _group_dict(row: sqlite3.Row) -> dict[str, Any]:

@@ -128,6 +128,28 @@ class Alerting:
     error_groups: ErrorGroupAlerts = field(default_factory=ErrorGroupAlerts)
 
 
+DEFAULT_MAX_ERROR_GROUPS = 10_000
+DEFAULT_MAX_ACTIVE_ALERTS = 1_000
+# field -> (default, largest value accepted)
+LIMIT_FIELDS: dict[str, tuple[int, int]] = {
+    "error_groups": (DEFAULT_MAX_ERROR_GROUPS, 1_000_000),
+    "active_alerts": (DEFAULT_MAX_ACTIVE_ALERTS, 100_000),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Caps on the monitor's derived state, so that a flood of distinct errors stays bounded.
+
+    Past ``error_groups`` groups, occurrences of new fingerprints are counted into one
+    ``overflow`` group; past ``active_alerts`` pending or firing alerts, new alert series are
+    counted into one ``AlertCapReached`` alert.
+    """
+
+    error_groups: int = DEFAULT_MAX_ERROR_GROUPS
+    active_alerts: int = DEFAULT_MAX_ACTIVE_ALERTS
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     """A validated policy."""
@@ -139,6 +161,7 @@ class Policy:
     rules: tuple[Rule, ...]
     redaction: Mapping[str, Any]
     warnings: tuple[Issue, ...] = ()
+    limits: Limits = field(default_factory=Limits)
 
     def rule(self, name: str) -> Rule | None:
         """A rule by name."""
@@ -253,7 +276,9 @@ class _Validator:
 
     def policy(self, origin: str) -> Policy | None:
         top = self.mapping(
-            self.src.data, (), {"version", "retention", "channels", "alerting", "rules", "redaction"}
+            self.src.data,
+            (),
+            {"version", "retention", "channels", "alerting", "rules", "redaction", "limits"},
         )
         version = top.get("version", 1)
         if version != 1:
@@ -264,8 +289,25 @@ class _Validator:
         alerting = self.alerting(top.get("alerting"))
         rules = self.rules(top.get("rules"))
         redaction = self.mapping(top.get("redaction"), ("redaction",), {"profiles", "default_profile"})
+        limits = self.limits(top.get("limits"))
         warnings = tuple(i for i in self.src.issues if i.severity == "warning")
-        return Policy(origin, retention, channels, alerting, rules, redaction, warnings)
+        return Policy(origin, retention, channels, alerting, rules, redaction, warnings, limits)
+
+    def limits(self, value: Any) -> Limits:
+        body = self.mapping(value, ("limits",), set(LIMIT_FIELDS))
+        out: dict[str, int] = {}
+        for name, (default, largest) in LIMIT_FIELDS.items():
+            item = body.get(name)
+            if item is None:
+                out[name] = default
+                continue
+            if isinstance(item, str) and item.strip().isdigit():
+                item = int(item)  # from ${ENV} substitution
+            if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= largest:
+                self.issue(("limits", name), f"must be a whole number from 1 to {largest}")
+                item = default
+            out[name] = item
+        return Limits(**out)
 
     def retention(self, value: Any) -> dict[str, int]:
         out: dict[str, int] = {}

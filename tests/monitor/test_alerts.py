@@ -287,11 +287,7 @@ def test_error_groups_follow_retention(tmp_path: Path) -> None:
     store.close()
 
 
-def test_record_alerts_dedupe_on_the_message_shape_and_are_capped(
-    h: Harness, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import aibos_otel.monitor.alerts as alerts_module
-
+def test_record_alerts_dedupe_on_the_message_shape_and_are_capped(h: Harness) -> None:
     labels = {"service_name": "api", "level": "error"}
     for i in range(5):
         h.alerts.log_alerts(
@@ -299,12 +295,14 @@ def test_record_alerts_dedupe_on_the_message_shape_and_are_capped(
         )
     (alert,) = [a for a in h.alerts.snapshot() if a.rule == "log-alert"]
     assert alert.value == 5 and [c for c, _, r in h.sent() if r == "log-alert"] == ["chat"]
-    monkeypatch.setattr(alerts_module, "MAX_EVENT_ALERTS", 3)
+    h.alerts.max_active = 3  # limits.active_alerts; past it, AlertCapReached counts the rest
     for word in ["alpha", "beta", "gamma", "delta"]:
         h.alerts.log_alerts(
             [LogAlert(labels, {"channels": ["chat"]}, f"{word} failed", h.clock.now)], h.clock.now
         )
     assert len([a for a in h.alerts.snapshot() if a.rule == "log-alert"]) == 3
+    (cap,) = [a for a in h.alerts.snapshot() if a.rule == "AlertCapReached"]
+    assert cap.value == 2
 
 
 def test_alert_texts_are_redacted_before_they_leave_the_monitor(h: Harness) -> None:
