@@ -94,7 +94,9 @@ def main() -> None:
     for name in engines:
         if name.startswith("aibos"):
             verdict = "meets" if worst[name] < TARGET_S else "MISSES"
-            print(f"{name}: worst {worst[name]:.2f} s per {args.size} characters: {verdict} the {TARGET_S} s goal")
+            print(
+                f"{name}: worst {worst[name]:.2f} s per {args.size} characters: {verdict} the {TARGET_S} s goal"
+            )
 
 
 if __name__ == "__main__":

@@ -3,9 +3,7 @@
 def scan_logs(
     raw: bytes, receive_ns: int, bounds: list[int]
 ) -> tuple[
-    list[
-        tuple[int, int, dict[int, list[int]], list[int], dict[int, tuple[str, str, str, str] | None], int]
-    ],
+    list[tuple[int, int, dict[int, list[int]], list[int], dict[int, tuple[str, str, str, str] | None], int]],
     list[int],
     int,
 ]:
