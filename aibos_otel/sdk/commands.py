@@ -90,19 +90,25 @@ def _get_json(url: str) -> Any:
 
 def _show_monitor(api: str) -> None:
     """Print what the monitor derived from the demo's records (alerts, error groups)."""
+    from aibos_otel.terminal import escape
+
     try:
-        alerts = _get_json(f"{api}/api/alerts")["alerts"]
-        groups = _get_json(f"{api}/api/errors")["errors"]
+        page = _get_json(f"{api}/api/alerts?limit=20")
+        alerts, more = page["alerts"], page.get("next_cursor") is not None
+        groups = _get_json(f"{api}/api/errors?limit=5")["errors"]
+        group_count = _get_json(f"{api}/api/stats")["error_groups"]
     except (OSError, ValueError, KeyError) as exc:
-        print(f"  monitor     : could not read {api} ({exc})")
+        print(f"  monitor     : could not read {api} ({escape(str(exc))})")
         return
-    print(f"  monitor     : {api}/ (page), {len(alerts)} active alert(s), {len(groups)} error group(s)")
+    shown = f"{len(alerts)}{'+' if more else ''}"
+    print(f"  monitor     : {api}/ (page), {shown} active alert(s), {group_count} error group(s)")
+    # alert and error texts come from any sender: escaped, so they cannot drive the terminal
     for alert in alerts:
         summary = alert.get("annotations", {}).get("summary", "")
-        print(f"    alert {alert['state']:<8} {alert['rule']:<16} {summary}")
-    for group in groups[:5]:
+        print(f"    alert {escape(alert['state']):<8} {escape(alert['rule']):<16} {escape(str(summary))}")
+    for group in groups:
         what = f"{group['type']}: {group['message']}" if group["type"] else group["message"]
-        print(f"    error x{group['count']:<3} {group['fingerprint'][:12]}  {what[:70]}")
+        print(f"    error x{group['count']:<3} {escape(group['fingerprint'][:12])}  {escape(what[:70])}")
 
 
 def run_demo(args: argparse.Namespace) -> int:

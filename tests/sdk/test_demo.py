@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.otlp_receiver import GrpcReceiver, free_port, wait_for
 from tests.support.processes import aibos_up_argv
 
@@ -87,3 +89,30 @@ def _listening(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def test_demo_summary_escapes_what_senders_wrote_and_counts_every_group(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from aibos_otel.sdk import commands
+
+    answers = {
+        "/api/alerts?limit=20": {
+            "alerts": [
+                {"state": "firing", "rule": "r\x1b[2J", "annotations": {"summary": "s\x1b]0;pwned\x07"}}
+            ],
+            "next_cursor": "c",
+        },
+        "/api/errors?limit=5": {
+            "errors": [
+                {"type": "E\x1b[31m", "message": "m\nforged line", "count": 2, "fingerprint": "f" * 16}
+            ]
+        },
+        "/api/stats": {"error_groups": 4321},
+    }
+    monkeypatch.setattr(commands, "_get_json", lambda url: answers[url.removeprefix("http://m")])
+    commands._show_monitor("http://m")
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert "1+ active alert(s), 4321 error group(s)" in out
+    assert len(out.splitlines()) == 3  # the newline in the message forged no line
