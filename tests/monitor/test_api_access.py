@@ -24,6 +24,7 @@ import pytest
 from aibos_otel.monitor.access import bearer_ok
 from aibos_otel.monitor.server import Monitor
 from aibos_otel.monitor.settings import MonitorSettings
+from tests.support.processes import aibos_up_argv
 
 from .conftest import free_port, http_json
 from .otlp_builders import exception_attrs, logs_request, record
@@ -230,18 +231,7 @@ def test_startup_line_shows_the_real_schemes(tmp_path: Path, tls_cert: tuple[Pat
     cert, key = tls_cert
     grpc_port, http_port, api_port = free_port(), free_port(), free_port()
     argv = [
-        sys.executable,
-        "-m",
-        "aibos_otel.cli",
-        "up",
-        "--grpc-port",
-        str(grpc_port),
-        "--http-port",
-        str(http_port),
-        "--api-port",
-        str(api_port),
-        "--data-dir",
-        str(tmp_path / "d"),
+        *aibos_up_argv(grpc_port, http_port, api_port, tmp_path / "d"),
         "--tls-cert",
         str(cert),
         "--tls-key",
