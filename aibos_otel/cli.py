@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aibos_otel.redaction.commands",
     "aibos_otel.monitor.commands",
     "aibos_otel.policy.commands",
+    "aibos_otel.doctor.commands",
 )
 
 
