@@ -34,8 +34,6 @@ if TYPE_CHECKING:
     from aibos_otel.sdk.spool import Spool
 
 _internal = logging.getLogger("aibos_otel.sdk.setup")
-_setup_lock = threading.Lock()
-_active: Handle | None = None
 
 
 class Handle:
@@ -348,18 +346,54 @@ def setup(
     options = dict(locals())
     del options["metric_readers"], options["extra_processors"]
     settings = resolve(**options)
-    global _active
-    with _setup_lock:
-        if _active is not None:
-            _active.shutdown()
-        _active = _build(settings, metric_readers=metric_readers, extra_processors=extra_processors)
-        _install_bridges(_active)
-        return _active
+    return start(settings, metric_readers=metric_readers, extra_processors=extra_processors)
+
+
+def start(
+    settings: Settings,
+    *,
+    metric_readers: Sequence[MetricReader] = (),
+    extra_processors: Sequence[LogRecordProcessor] = (),
+) -> Handle:
+    """``setup()`` from settings already resolved: replaces the previous configuration."""
+    with STATE.lock:
+        if STATE.active is not None:
+            STATE.active.shutdown()
+        handle = _build(settings, metric_readers=metric_readers, extra_processors=extra_processors)
+        STATE.active = handle
+        _install_bridges(handle)
+        return handle
 
 
 def active_handle() -> Handle | None:
     """The handle of the current ``setup()``, if any."""
-    return _active
+    return STATE.active
+
+
+class SetupState:
+    """The process-wide state of ``setup()``: the lock that serialises it and the active handle.
+
+    Tests (and anything else that needs a process "as before setup()") call :meth:`reset`.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.active: Handle | None = None
+
+    def reset(self, timeout: float = 2.0) -> None:
+        """Shut the active handle down (within ``timeout`` seconds) and forget it.
+
+        The process-wide LoggerProvider stays (OpenTelemetry lets the global one be set only
+        once); with no pipeline behind it, it drops what it is given until the next ``setup()``.
+        """
+        with self.lock:
+            handle, self.active = self.active, None
+        if handle is not None:
+            handle.shutdown(timeout=timeout)
+
+
+STATE = SetupState()
+"""The one instance of :class:`SetupState`."""
 
 
 def _build(
