@@ -325,27 +325,38 @@ def setup(
 ) -> Handle:
     """Configure logging for this service and return a :class:`Handle`.
 
-    Every argument has an ``AIBOS_*`` environment variable (``AIBOS_SERVICE_NAME``,
-    ``AIBOS_ENVIRONMENT``, ``AIBOS_LEVEL``, ``AIBOS_ENDPOINT``, ``AIBOS_PROTOCOL``,
-    ``AIBOS_CONSOLE``, ``AIBOS_CAPTURE_STDLIB``, ``AIBOS_FILE_BACKUP``,
-    ``AIBOS_REDACTION_PROFILES``, ``AIBOS_SHUTDOWN_TIMEOUT``), and the standard ``OTEL_*``
-    variables are honoured (``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``,
-    ``OTEL_EXPORTER_OTLP[_LOGS]_ENDPOINT/PROTOCOL/HEADERS/COMPRESSION/TIMEOUT``).
-    Uncaught exceptions (``sys``, ``threading``, asyncio) become FATAL records flushed before
-    the process dies (``capture_exceptions``, ``AIBOS_CAPTURE_EXCEPTIONS``), warnings become WARN
-    records (``capture_warnings``, ``AIBOS_CAPTURE_WARNINGS``), and an unhandled SIGTERM first
-    shuts the pipeline down within its deadline (``flush_on_sigterm``, ``AIBOS_FLUSH_ON_SIGTERM``).
-    ``spool`` (``AIBOS_SPOOL``, ``AIBOS_SPOOL_DIR``; on by default in production) keeps batches
-    the collector refused on disk and re-sends them, across restarts.
+    Every keyword but the last two is a setting; when it is None, its ``AIBOS_*`` and then its
+    ``OTEL_*`` variables decide, else the environment preset. The one list of settings, their
+    variables and presets is the table ``aibos_otel.sdk.settings.SETTINGS`` (rendered in
+    docs/sdk.md). Uncaught exceptions become FATAL records flushed before the process dies,
+    warnings become WARN records, and an unhandled SIGTERM first shuts the pipeline down within
+    its deadline; ``spool`` keeps batches the collector refused on disk and re-sends them.
     Calling it again replaces the previous configuration (no duplicate handlers).
     ``metric_readers`` and ``extra_processors`` (run after the stages, beside the exporters)
     are for tests and advanced wiring.
     """
-    # Every keyword except the two wiring hooks is a setting: hand them to resolve() as given,
-    # so its signature stays the one list of settings.
-    options = dict(locals())
-    del options["metric_readers"], options["extra_processors"]
-    settings = resolve(**options)
+    # The keywords are spelled out for users and their tools; what each means and which
+    # variables stand in for it is the settings table (aibos_otel.sdk.settings.SETTINGS).
+    settings = resolve(
+        service_name=service_name,
+        service_version=service_version,
+        environment=environment,
+        level=level,
+        endpoint=endpoint,
+        protocol=protocol,
+        console=console,
+        capture_stdlib=capture_stdlib,
+        file_backup=file_backup,
+        redaction=redaction,
+        headers=headers,
+        compression=compression,
+        shutdown_timeout=shutdown_timeout,
+        resource_attributes=resource_attributes,
+        capture_exceptions=capture_exceptions,
+        capture_warnings=capture_warnings,
+        flush_on_sigterm=flush_on_sigterm,
+        spool=spool,
+    )
     return start(settings, metric_readers=metric_readers, extra_processors=extra_processors)
 
 
