@@ -8,7 +8,8 @@ only distro installed) gives the service exactly what ``aibos_otel.setup()`` giv
    select its configurator; without this a stock or third-party configurator could win and logs
    would leave unredacted), and it points the stock trace/metric exporters at the same collector as
    the logs (``AIBOS_ENDPOINT``/``AIBOS_PROTOCOL`` become the ``OTEL_EXPORTER_OTLP_*`` defaults).
-2. :class:`AibosConfigurator` then calls ``aibos_otel.setup()`` — the one code path, so levels,
+2. :class:`AibosConfigurator` then starts ``aibos_otel.setup()``'s pipeline from the settings the
+   distro resolved (resolved once, handed on) — the one code path, so levels,
    context, fingerprints, redaction, self-metrics, delivery and file backup are identical — and
    after it the stock SDK configurator for traces and metrics only, with the same resource, so
    instrumentation spans carry the service name of the logs and log records carry their trace ids.
@@ -21,21 +22,26 @@ would attach a second handler to the root logger and every record would be expor
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # The module starts with "# type: ignore", so mypy sees none of its names.
 from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]
 from opentelemetry.sdk._configuration import _OTelSDKConfigurator
+
+if TYPE_CHECKING:
+    from aibos_otel.sdk.settings import Settings
 
 NAME = "aibos"
 """The entry-point name of the distro and of the configurator."""
 
 _SKIPPED_INSTRUMENTORS = frozenset({"logging"})
 _internal = logging.getLogger("aibos_otel.distro")
+_resolved: Settings | None = None  # what AibosDistro resolved, for AibosConfigurator
 
 
 class AibosDistro(BaseDistro):  # type: ignore[misc]
@@ -44,9 +50,10 @@ class AibosDistro(BaseDistro):  # type: ignore[misc]
     def _configure(self, **kwargs: Any) -> None:
         from aibos_otel.sdk.settings import resolve
 
+        global _resolved
         # Runs before any configurator is loaded: the only moment this choice can be made.
         os.environ.setdefault("OTEL_PYTHON_CONFIGURATOR", NAME)
-        settings = resolve()
+        settings = _resolved = resolve()
         if settings.endpoint is None:
             # Development without a collector: keep spans (log correlation needs their ids) but
             # do not let the stock exporters retry against a localhost collector that is not there.
@@ -71,15 +78,19 @@ class AibosConfigurator(_OTelSDKConfigurator):
     """``aibos_otel.setup()`` for logs, then the stock SDK configuration for traces and metrics."""
 
     def _configure(self, **kwargs: Any) -> None:
-        from aibos_otel.sdk.setup import setup
+        from aibos_otel.sdk.settings import resolve
+        from aibos_otel.sdk.setup import start
 
         attributes: dict[str, str] = {}
         version = kwargs.get("auto_instrumentation_version")
         if version:
             attributes["telemetry.auto.version"] = str(version)
+        # The distro's settings when it ran (the usual case): resolved once, handed on.
+        settings = _resolved if _resolved is not None else resolve()
+        settings = dataclasses.replace(settings, resource_attributes=attributes)
         # setup() first: its LoggerProvider becomes the global one (OTel allows setting it once),
         # so instrumentations that log through the OTel logs API reach the aibos pipeline too.
-        handle = setup(resource_attributes=attributes)
+        handle = start(settings)
         kwargs["resource_attributes"] = dict(handle.resource.attributes)
         kwargs["setup_logging_handler"] = False
         with _without_stock_logs():

@@ -29,7 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.delivery.receiver import OtlpReceiver, free_port  # noqa: E402
+from tests.delivery.receiver import OtlpReceiver  # noqa: E402
+from tests.support.helpers import free_port  # noqa: E402
 
 SEVERITIES = ("trace", "debug", "info", "warn", "error", "fatal")
 

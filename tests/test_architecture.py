@@ -29,3 +29,9 @@ def test_importing_the_package_loads_no_opentelemetry_sdk_grpc_or_yaml() -> None
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_testing_helpers_are_imported_by_no_layer() -> None:
+    edges = graph()
+    assert edges.get("testing", set()) <= {"sdk"}
+    assert not [area for area, targets in edges.items() if "testing" in targets]

@@ -23,7 +23,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,7 +32,8 @@ from typing import Any, Self
 from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 
-from tests.support.otlp_receiver import Record, Store, free_port
+from tests.support.helpers import free_port, wait_for
+from tests.support.otlp_receiver import Record, Store
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG_DIR = REPO / "collector-config"
@@ -40,16 +41,6 @@ SENDER = Path(__file__).with_name("sender_service.py")
 RECORD_ID = "test.record_id"
 # A syntactically valid Datadog API key (32 hex characters); the stand-in checks it arrives unchanged.
 DD_API_KEY = "0123456789abcdef0123456789abcdef"
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
-    """Poll ``predicate`` until it is true or ``timeout`` seconds have passed."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 def record_ids(records: list[Record]) -> Counter[str]:

@@ -23,7 +23,7 @@ from tests.collector.harness import (
     stop_process,
     wait_for,
 )
-from tests.support.otlp_receiver import free_port
+from tests.support.helpers import free_port
 
 pytestmark = [pytest.mark.e2e]
 

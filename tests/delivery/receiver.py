@@ -18,7 +18,8 @@ from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
-from tests.support.otlp_receiver import attributes, decode_logs, free_port, wait_for
+from tests.support.helpers import free_port, wait_for
+from tests.support.otlp_receiver import attributes, decode_logs
 
 
 def _rows(request: logs_service_pb2.ExportLogsServiceRequest) -> list[dict[str, Any]]:

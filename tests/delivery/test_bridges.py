@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from tests.delivery.conftest import APPS, clean_env, run_python
-from tests.delivery.receiver import OtlpReceiver, free_port
+from tests.delivery.receiver import OtlpReceiver
+from tests.support.helpers import free_port
 
 
 def _run(mode: str, receiver: OtlpReceiver) -> subprocess.CompletedProcess[str]:

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from tests.delivery.conftest import APPS, ROOT, clean_env, run_python
-from tests.delivery.receiver import HttpOtlpReceiver, OtlpReceiver, free_port
+from tests.delivery.receiver import HttpOtlpReceiver, OtlpReceiver
+from tests.support.helpers import free_port
 
 APP = APPS / "spool_app.py"
 _SPOOLED = re.compile(r"\.n(\d+)(?:\.a\d+)?\.otlp$")

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from tests.delivery.conftest import APPS, clean_env
-from tests.delivery.receiver import OtlpReceiver, free_port
+from tests.delivery.receiver import OtlpReceiver
+from tests.support.helpers import free_port
 
 pytestmark = pytest.mark.slow
 

@@ -26,9 +26,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from aibos_otel.monitor.server import Monitor
 from aibos_otel.monitor.settings import MonitorSettings
-from tests.collector.harness import stop_process, wait_for
+from tests.collector.harness import stop_process
 from tests.monitor.otlp_builders import logs_request, record
-from tests.support.otlp_receiver import free_port
+from tests.support.helpers import free_port, wait_for
 
 from .dashboards import Target, all_targets, all_values, dashboard_by_uid, interpolate, legend_labels
 

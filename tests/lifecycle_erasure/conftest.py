@@ -3,10 +3,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.lifecycle_erasure.support import RecordingLoki, serve_loki
-from tests.sdk_fixtures import clean_aibos_state
 from tests.support.otlp_receiver import GrpcReceiver
-
-__all__ = ["clean_aibos_state"]
 
 
 @pytest.fixture

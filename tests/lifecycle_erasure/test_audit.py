@@ -9,7 +9,8 @@ import pytest
 
 import aibos_otel
 from aibos_otel.lifecycle.audit import AUDIT_LOGGER
-from tests.support.otlp_receiver import GrpcReceiver, Record, wait_for
+from tests.support.helpers import wait_for
+from tests.support.otlp_receiver import GrpcReceiver, Record
 
 # A GitHub token shape the secrets profile detects by value, whatever the key is called.
 TOKEN = "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"

@@ -14,7 +14,8 @@ import aibos_otel
 from aibos_otel.cli import main
 from aibos_otel.lifecycle.erasure import EraseError, Match, Window, erase_backups, open_file_ids
 from tests.lifecycle_erasure.support import all_files, log_more, read_records, snapshot, user_of, write_backup
-from tests.support.otlp_receiver import GrpcReceiver, Record, wait_for
+from tests.support.helpers import wait_for
+from tests.support.otlp_receiver import GrpcReceiver, Record
 
 
 @pytest.fixture

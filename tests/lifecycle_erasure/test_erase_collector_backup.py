@@ -21,7 +21,8 @@ from aibos_otel.lifecycle.collector_backup import erase_collector_backup, otlp_j
 from aibos_otel.lifecycle.erasure import Match, Window
 from tests.collector.conftest import built_binary, gateway_env
 from tests.collector.harness import CONFIG_DIR, Collector, DatadogStandIn, LokiStandIn, read_file_backup
-from tests.support.otlp_receiver import GrpcReceiver, Record, wait_for
+from tests.support.helpers import wait_for
+from tests.support.otlp_receiver import GrpcReceiver, Record
 
 USERS = ("u-1", "u-2")
 PER_USER = 30

@@ -24,7 +24,8 @@ from tests.lifecycle_erasure.support import (
     user_of,
     write_backup,
 )
-from tests.support.otlp_receiver import GrpcReceiver, wait_for
+from tests.support.helpers import wait_for
+from tests.support.otlp_receiver import GrpcReceiver
 
 SELECTOR = '{service_name="checkout"}'
 
@@ -130,7 +131,7 @@ def test_a_refusal_from_loki_is_reported_and_the_local_erasure_still_happens(
 def test_an_unreachable_loki_is_a_clear_error(
     audit_receiver: GrpcReceiver, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.support.otlp_receiver import free_port
+    from tests.support.helpers import free_port
 
     url = f"http://127.0.0.1:{free_port()}"
     assert (

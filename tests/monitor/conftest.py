@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -14,12 +13,7 @@ import pytest
 
 from aibos_otel.monitor.server import Monitor
 from aibos_otel.monitor.settings import MonitorSettings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support.helpers import free_port
 
 
 def http_json(url: str, method: str = "GET", body: Any = None) -> tuple[int, Any]:

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 # the monitor tests' recording HTTP receiver, TLS certificate and STARTTLS SMTP sink
-from tests.monitor.conftest import free_port, recorder, smtp, tls_cert
+from tests.monitor.conftest import recorder, smtp, tls_cert
+from tests.support.helpers import free_port
 
 __all__ = ["recorder", "smtp", "tls_cert"]
 

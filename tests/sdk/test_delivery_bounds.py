@@ -17,7 +17,7 @@ from opentelemetry.sdk.resources import Resource
 import aibos_otel
 from aibos_otel.sdk.delivery import DeliveryProcessor
 from aibos_otel.sdk.self_metrics import SelfMetrics
-from tests.support.otlp_receiver import free_port
+from tests.support.helpers import free_port
 
 
 class GatedExporter(LogRecordExporter):

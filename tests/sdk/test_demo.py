@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.otlp_receiver import GrpcReceiver, free_port, wait_for
+from tests.support.helpers import free_port, wait_for
+from tests.support.otlp_receiver import GrpcReceiver
 from tests.support.processes import aibos_up_argv
 
 

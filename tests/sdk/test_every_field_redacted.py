@@ -15,7 +15,8 @@ from opentelemetry._logs import SeverityNumber
 
 import aibos_otel
 from aibos_otel.sdk.bridges.structlog import OTelProcessor
-from tests.support.otlp_receiver import GrpcReceiver, Record, wait_for
+from tests.support.helpers import wait_for
+from tests.support.otlp_receiver import GrpcReceiver, Record
 
 AWS = "AKIAZ7VRSQ5NBFKSLX4Q"
 JWT = (

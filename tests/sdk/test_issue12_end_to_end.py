@@ -10,7 +10,8 @@ import pytest
 
 import aibos_otel
 from tests.redaction.test_issue12 import JSON_UNDER_KEYS, KEYED_SYNTAXES, PERCENT, UNICODE, URL_USERINFO
-from tests.support.otlp_receiver import GrpcReceiver, wait_for
+from tests.support.helpers import wait_for
+from tests.support.otlp_receiver import GrpcReceiver
 
 CASES = {**URL_USERINFO, **JSON_UNDER_KEYS, **PERCENT, **UNICODE, **KEYED_SYNTAXES}
 RESOURCE_SECRETS = ("Summer6276!Qx", "S3cr3tPassw0rdQ9", "Kx9!mQ2")

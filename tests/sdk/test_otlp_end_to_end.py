@@ -9,7 +9,8 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
 import aibos_otel
-from tests.support.otlp_receiver import GrpcReceiver, HttpReceiver, Record, wait_for
+from tests.support.helpers import wait_for
+from tests.support.otlp_receiver import GrpcReceiver, HttpReceiver, Record
 
 
 def _by_body(records: list[Record]) -> dict[str, Record]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gzip
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent import futures
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -126,15 +126,6 @@ class Store:
             return b"".join(self.wire)
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, interval: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
-
-
 class _Logs(logs_service_pb2_grpc.LogsServiceServicer):
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -233,14 +224,6 @@ class HttpReceiver:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(5)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def records_with(store: Store, key: str) -> Iterator[Record]:

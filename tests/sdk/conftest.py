@@ -1,3 +1,0 @@
-from tests.sdk_fixtures import clean_aibos_state
-
-__all__ = ["clean_aibos_state"]
