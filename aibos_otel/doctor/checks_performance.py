@@ -17,8 +17,8 @@ SERIES = (
         "aibos_log_records_total",
         "the gateway's prometheus/derived exporter (:8889)",
     ),
-    ("collector telemetry", "otelcol_process_uptime_seconds_total", "the collectors' telemetry (:8888)"),
-    ("monitor metrics", "aibos_monitor_log_records_total", "the monitor's /metrics (:8088)"),
+    ("collector telemetry", "otelcol_process_uptime", "the collectors' telemetry (:8888)"),
+    ("monitor metrics", "aibos_monitor_error_groups", "the monitor's /metrics (:8088)"),
 )
 
 
@@ -47,7 +47,17 @@ def check_prometheus(targets: Targets) -> list[Check]:
         if t.get("health") != "up"
     ]
     checks = []
-    if down:
+    if not active:
+        checks.append(
+            Check(
+                AREA,
+                "prometheus targets",
+                Status.FAIL,
+                "Prometheus has no active scrape target",
+                "add the scrape jobs of deploy/prometheus/prometheus.yml",
+            )
+        )
+    elif down:
         checks.append(
             Check(
                 AREA,

@@ -24,6 +24,7 @@ loops over the table, and the variable lists in README.md and docs/sdk.md are ge
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -237,6 +238,28 @@ def _number(name: str, value: str) -> float:
         return float(value)
     except ValueError:
         raise SettingsError(f"{name}={value!r}: expected a number") from None
+
+
+# A Go-style duration, as the collector configs take it (AIBOS_EXPORT_TIMEOUT is read by both).
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_DURATION_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _seconds(name: str, value: str) -> float:
+    """Seconds as a number (``5``, ``0.5``) or a duration with one unit (``500ms``, ``5s``, ``1m``).
+
+    The collector configs read some of the same variables as Go durations, so one ``.env`` serves
+    services and collectors alike.
+    """
+    match = _DURATION.fullmatch(value.strip()) if len(value) <= 32 else None
+    if match is not None:
+        return float(match.group(1)) * _DURATION_SECONDS[match.group(2)]
+    try:
+        return float(value)
+    except ValueError:
+        raise SettingsError(
+            f"{name}={value!r}: expected seconds (5, 0.5) or a duration (500ms, 5s, 1m)"
+        ) from None
 
 
 def _whole(name: str, value: str) -> int:
@@ -497,10 +520,10 @@ SETTINGS: tuple[Setting, ...] = (
         "export_timeout",
         None,
         ("AIBOS_EXPORT_TIMEOUT",),
-        _number,
+        _seconds,
         _constant(None),
         "the exporter's (10 s, OTEL_EXPORTER_OTLP_TIMEOUT)",
-        "seconds an export may take; 0 means the exporter's default",
+        "seconds (or a duration: 500ms, 5s) an export may take; 0 means the exporter's default",
         finish=lambda value, context: value or None,
         also=("OTEL_EXPORTER_OTLP_TIMEOUT",),
     ),

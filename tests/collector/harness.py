@@ -348,7 +348,9 @@ class Prometheus:
     The shipped targets are pointed at the given collector ports and scraped every second.
     """
 
-    def __init__(self, workdir: Path, derived_target: str, self_target: str) -> None:
+    def __init__(
+        self, workdir: Path, derived_target: str, self_target: str, monitor_target: str | None = None
+    ) -> None:
         self.binary = shutil.which("prometheus")
         if self.binary is None:
             raise RuntimeError("prometheus is not installed (scripts/install-debian-packages.sh installs it)")
@@ -360,8 +362,8 @@ class Prometheus:
         for shipped, local in (
             ("aibos-gateway:8889", derived_target),
             ("aibos-gateway:8888", self_target),
-            # nothing listens there: keeps every lookup and connection on loopback
-            ("aibos-monitor:8088", f"127.0.0.1:{free_port()}"),
+            # without a monitor nothing listens there: keeps every lookup and connection on loopback
+            ("aibos-monitor:8088", monitor_target or f"127.0.0.1:{free_port()}"),
             ("alertmanager:9093", f"127.0.0.1:{free_port()}"),
             ("scrape_interval: 15s", "scrape_interval: 1s"),
             ("evaluation_interval: 15s", "evaluation_interval: 1s"),

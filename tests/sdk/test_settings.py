@@ -109,3 +109,18 @@ def test_console_writes_json_lines_outside_development(monkeypatch: pytest.Monke
         {"n": 3},
         "json",
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("5", 5.0), ("0.5", 0.5), ("5s", 5.0), ("500ms", 0.5), ("1m", 60.0), (" 30s ", 30.0)],
+)
+def test_export_timeout_reads_the_collectors_duration_format_too(value: str, seconds: float) -> None:
+    # collector-config/*.yaml read AIBOS_EXPORT_TIMEOUT as a Go duration ("30s"): one .env serves both.
+    assert resolve(environ={"AIBOS_EXPORT_TIMEOUT": value}).export_timeout == seconds
+
+
+@pytest.mark.parametrize("value", ["5 parsecs", "s", "1.5.5s", "9" * 40 + "s"])
+def test_export_timeout_rejects_what_is_neither_seconds_nor_a_duration(value: str) -> None:
+    with pytest.raises(SettingsError, match="AIBOS_EXPORT_TIMEOUT"):
+        resolve(environ={"AIBOS_EXPORT_TIMEOUT": value})
