@@ -155,7 +155,7 @@ def check_dead_mans_switch(policy: Policy) -> Check:
         "dead man's switch",
         Status.WARN,
         "no enabled rule fires when a service goes silent",
-        "add a rule with absent_over_time(...) (the default policy's service-silent rule shows how)",
+        "add a rule with absent_over_time(...) (the default policy's logs-silent rule shows how)",
     )
 
 

@@ -10,7 +10,10 @@ Loki), so an alert on it resolves.
 
 ``sum`` (and the bare range functions) are linear, so records are added straight into one
 window per output group; ``avg``/``min``/``max``/``count`` need one window per stream and are
-combined at evaluation. The number of series per rule is capped (``max_series``); records for
+combined at evaluation. ``absent_over_time`` has one window for every matching stream, labelled
+with the selector's ``=`` matchers (as Loki labels it); it gives 1 when that window is empty, but
+not before the engine has watched for one whole range (a monitor that just started has seen nothing,
+which is not silence). The number of series per rule is capped (``max_series``); records for
 new series beyond it are counted in ``overflow`` and dropped.
 """
 
@@ -120,9 +123,19 @@ class CompiledRule:
         self.touched: set[LabelKey] = set()
         self.filters: tuple[LineFilter, ...] = self.range.selector.filters
         self.needs_bytes = self.range.function in ("bytes_over_time", "bytes_rate")
+        self.absent = self.expr.absent
+        self.first_evaluated_ns: int | None = None
+        if self.absent:
+            # One window that always exists, so silence (no record at all) has a group to report.
+            labels = {m.name: m.value for m in self.range.selector.matchers if m.op == "="}
+            key = tuple(sorted(labels.items()))
+            self.groups[key] = _Group(labels, {key: Window()})
+            self.series_count = 1
 
     def group_labels(self, labels: dict[str, str]) -> dict[str, str]:
         """The output labels for a stream."""
+        if self.absent:
+            return dict(next(iter(self.groups.values())).labels)
         agg = self.agg
         if agg is None:
             return dict(labels)
@@ -183,6 +196,10 @@ class CompiledRule:
         """Samples that pass the comparison, for all groups or just ``keys``; expires old buckets."""
         last = now_ns // self.width
         first = last - self.span + 1
+        if self.first_evaluated_ns is None:
+            self.first_evaluated_ns = now_ns
+        if self.absent:
+            return self._evaluate_absent(now_ns, first, last)
         out: list[Sample] = []
         for gkey in list(self.groups if keys is None else keys):
             group = self.groups.get(gkey)
@@ -200,6 +217,17 @@ class CompiledRule:
             if self.expr.passes(value):
                 out.append(Sample(group.labels, value))
         return out
+
+    def _evaluate_absent(self, now_ns: int, first: int, last: int) -> list[Sample]:
+        (group,) = self.groups.values()
+        (window,) = group.series.values()
+        window.expire(first)
+        watched = (
+            self.first_evaluated_ns is not None and now_ns - self.first_evaluated_ns >= self.range.range_ns
+        )
+        if not watched or window.totals(first, last)[0]:
+            return []
+        return [Sample(group.labels, 1.0)] if self.expr.passes(1.0) else []
 
 
 class Feed:

@@ -3,7 +3,8 @@
 The same rule text runs in Loki's ruler, so the grammar is a strict subset of LogQL::
 
     rule       := metric [cmp number]
-    metric     := vector_agg | range_agg
+    metric     := vector_agg | range_agg | absent
+    absent     := "absent_over_time" "(" selector {line_filter} "[" duration "]" ")"
     vector_agg := AGG [grouping] "(" range_agg ")" [grouping]
     grouping   := ("by" | "without") "(" [label {"," label}] ")"
     range_agg  := RANGE_FN "(" selector {line_filter} "[" duration "]" ")"
@@ -13,6 +14,10 @@ The same rule text runs in Loki's ruler, so the grammar is a strict subset of Lo
     AGG        := sum | avg | max | min | count
     RANGE_FN   := rate | count_over_time | bytes_over_time | bytes_rate
     cmp        := > | >= | < | <= | == | !=
+
+``absent_over_time`` is the dead-man's switch: as in Loki, it gives one sample of value 1 when no
+record matched in the range, labelled with the selector's ``=`` matchers, and nothing otherwise. It
+stands alone (Loki allows it under an aggregation, where it means little).
 
 Strings are "double-quoted" (Go escapes) or `raw`. Label regexes (``=~``) are anchored at both
 ends as in Loki; line-filter regexes (``|~``) are not. A syntax error names its position.
@@ -27,6 +32,7 @@ from aibos_otel.saferegex import SafePattern, UnsafePatternError, compile_extern
 
 AGGREGATIONS = frozenset({"sum", "avg", "max", "min", "count"})
 RANGE_FUNCTIONS = frozenset({"rate", "count_over_time", "bytes_over_time", "bytes_rate"})
+ABSENT = "absent_over_time"
 COMPARISONS = (">=", "<=", "==", "!=", ">", "<")
 MATCH_OPS = ("=~", "!~", "!=", "=")
 FILTER_OPS = ("|=", "|~", "!=", "!~")
@@ -186,6 +192,11 @@ class RuleExpr:
         """The range aggregation inside."""
         return self.metric.inner if isinstance(self.metric, VectorAggregation) else self.metric
 
+    @property
+    def absent(self) -> bool:
+        """Is this ``absent_over_time(...)`` (the dead-man's switch)?"""
+        return self.range_agg.function == ABSENT
+
     def passes(self, value: float) -> bool:
         """Does a sample value satisfy the comparison? (No comparison: every sample does.)"""
         op, t = self.comparison, self.threshold
@@ -314,10 +325,12 @@ class _Parser:
             filters.append(LineFilter(op, value, rx))
         return LogSelector(tuple(matchers), tuple(filters))
 
-    def range_agg(self) -> RangeAggregation:
+    def range_agg(self, *, absent_allowed: bool = False) -> RangeAggregation:
         fpos = self.pos
         fn = self.ident("a range function")
-        if fn not in RANGE_FUNCTIONS:
+        if fn == ABSENT and not absent_allowed:
+            raise self.error(f"{ABSENT} stands alone, not inside an aggregation", fpos)
+        if fn not in RANGE_FUNCTIONS and fn != ABSENT:
             raise self.error(
                 f"unknown range function {fn!r} (use {', '.join(sorted(RANGE_FUNCTIONS))})", fpos
             )
@@ -366,11 +379,12 @@ class _Parser:
             )
         name = self.ident("an aggregation or range function")
         self.pos = start
-        if name in RANGE_FUNCTIONS:
-            return self.range_agg()
+        if name in RANGE_FUNCTIONS or name == ABSENT:
+            return self.range_agg(absent_allowed=True)
         if name not in AGGREGATIONS:
             raise self.error(
-                f"unknown function {name!r} (use {', '.join(sorted(AGGREGATIONS | RANGE_FUNCTIONS))})", start
+                f"unknown function {name!r} (use {', '.join(sorted(AGGREGATIONS | RANGE_FUNCTIONS | {ABSENT}))})",
+                start,
             )
         self.pos += len(name)
         grouping = self.grouping()

@@ -126,3 +126,13 @@ def test_parser_never_crashes(text: str) -> None:
         parse_rule(text)
     except LogQLError as exc:
         assert 0 <= exc.position <= len(text)
+
+
+def test_absent_over_time_stands_alone() -> None:
+    from aibos_otel.policy.logql import LogQLError
+
+    assert parse_rule('absent_over_time({service_name=~".+"}[15m])').absent
+    assert parse_rule('absent_over_time({service_name="a"} |= "x" [15m]) == 1').absent
+    assert not parse_rule('count_over_time({level="fatal"}[1m]) > 0').absent
+    with pytest.raises(LogQLError, match="stands alone"):
+        parse_rule('sum(absent_over_time({service_name="a"}[5m]))')

@@ -160,3 +160,41 @@ def test_series_cap_counts_overflow() -> None:
             feed.offer("x", 10**9)
     assert len(engine.evaluate_all(2 * 10**9)["r"]) == 3
     assert engine.rules[0].overflow == 2
+
+
+MINUTE = 60 * 10**9
+
+
+def _absent_engine(expr_text: str) -> RuleEngine:
+    rule = Rule(name="silent", expr_text=expr_text, expr=parse_rule(expr_text))
+    return RuleEngine([rule], lambda *a: None)
+
+
+def test_absent_over_time_fires_only_after_a_whole_silent_range() -> None:
+    engine = _absent_engine('absent_over_time({service_name="checkout", level!="debug"}[10m])')
+    start = 1_000 * MINUTE
+    # A monitor that just started has seen nothing: that is not yet silence.
+    assert engine.evaluate_all(start)["silent"] == []
+    assert engine.evaluate_all(start + 9 * MINUTE)["silent"] == []
+    # Watched for a whole range, still nothing: one sample, labelled with the "=" matchers (as Loki).
+    assert engine.evaluate_all(start + 10 * MINUTE)["silent"] == [Sample({"service_name": "checkout"}, 1.0)]
+    # One matching record resolves it; another service's record or a filtered-out level does not.
+    for labels in (
+        {"service_name": "billing", "level": "info"},
+        {"service_name": "checkout", "level": "debug"},
+    ):
+        for feed in engine.feeds_for(labels):
+            feed.offer("x", start + 11 * MINUTE)
+    assert engine.evaluate_all(start + 11 * MINUTE)["silent"] != []
+    for feed in engine.feeds_for({"service_name": "checkout", "level": "info", "pod": "a"}):
+        feed.offer("x", start + 11 * MINUTE)
+    assert engine.evaluate_all(start + 12 * MINUTE)["silent"] == []
+    # Silent again for one range after that record: fires again.
+    assert engine.evaluate_all(start + 20 * MINUTE)["silent"] == []
+    assert engine.evaluate_all(start + 22 * MINUTE)["silent"] == [Sample({"service_name": "checkout"}, 1.0)]
+
+
+def test_absent_over_time_of_a_regex_selector_has_no_labels() -> None:
+    engine = _absent_engine('absent_over_time({service_name=~".+"}[5m])')
+    engine.evaluate_all(0)
+    assert engine.evaluate_all(5 * MINUTE)["silent"] == [Sample({}, 1.0)]

@@ -25,7 +25,7 @@ def test_loki_rules_prints_yaml(
     out = capsys.readouterr().out
     assert out.startswith("# Loki ruler rules")
     rules = yaml.safe_load(out)["groups"][0]["rules"]
-    assert [r["alert"] for r in rules] == ["error-spike", "fatal-errors"]
+    assert [r["alert"] for r in rules] == ["error-spike", "fatal-errors", "logs-silent"]
 
 
 def test_policy_in_the_working_directory_is_used(

@@ -42,11 +42,11 @@ def assert_carries(policy: Policy, rules: list[dict[str, Any]]) -> None:
             assert template_errors(text) == []  # only the subset Loki renders the same way
 
 
-def test_default_policy_renders_both_rules() -> None:
+def test_default_policy_renders_every_rule() -> None:
     policy = load_policy(None)
     rules = rendered_rules(policy)
     assert_carries(policy, rules)
-    assert {r["alert"] for r in rules} == {"error-spike", "fatal-errors"}
+    assert {r["alert"] for r in rules} == {"error-spike", "fatal-errors", "logs-silent"}
     assert all(r["labels"]["severity"] in ("warning", "critical") for r in rules)
 
 
