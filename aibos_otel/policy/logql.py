@@ -382,10 +382,8 @@ class _Parser:
         if name in RANGE_FUNCTIONS or name == ABSENT:
             return self.range_agg(absent_allowed=True)
         if name not in AGGREGATIONS:
-            raise self.error(
-                f"unknown function {name!r} (use {', '.join(sorted(AGGREGATIONS | RANGE_FUNCTIONS | {ABSENT}))})",
-                start,
-            )
+            known = ", ".join(sorted(AGGREGATIONS | RANGE_FUNCTIONS | {ABSENT}))
+            raise self.error(f"unknown function {name!r} (use {known})", start)
         self.pos += len(name)
         grouping = self.grouping()
         self.expect("(")
