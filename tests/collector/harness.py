@@ -465,7 +465,7 @@ def iter_test_records(records: list[Record], run_id: str) -> Iterator[Record]:
 
 # Secrets a service without the SDK's redaction might log; the gateway's second line must mask each one.
 PLANTED_SECRETS = {
-    "aws_key": "AKIAIOSFODNN7EXAMPLE",
+    "aws_key": "AKIAIOSFODNN7EXAMPLQ",  # not AWS's documented example key, which both engines keep
     "bearer": "Bearer tok3n.abc-DEF_ghi",
     "basic_auth": "Authorization: Basic dXNlcjpwYXNzd29yZA==",
     "pem": "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo\n-----END RSA PRIVATE KEY-----",
