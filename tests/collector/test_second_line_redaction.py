@@ -78,9 +78,8 @@ def gateway_run(otelcol_binary: Path, tmp_path_factory: pytest.TempPathFactory) 
                 "failures": failures["value"],
                 "records_total": gateway.self_metric("aibos_redaction_records_total", signal="logs"),
                 "masked_email": gateway.self_metric("aibos_redaction_masked_total", detector="email"),
-                "duration_count": gateway.self_metric(
-                    "aibos_redaction_duration_seconds_count", signal="logs"
-                ),
+                # The telemetry endpoint names series without unit or type suffixes (as for otelcol_*).
+                "duration_count": gateway.self_metric("aibos_redaction_duration_count", signal="logs"),
             }
 
 
