@@ -72,6 +72,7 @@ class AibosConfigurator(_OTelSDKConfigurator):
 
     def _configure(self, **kwargs: Any) -> None:
         from aibos_otel.sdk.setup import setup
+        from aibos_otel.sdk.spans import redacting_export_processor
 
         attributes: dict[str, str] = {}
         version = kwargs.get("auto_instrumentation_version")
@@ -82,6 +83,8 @@ class AibosConfigurator(_OTelSDKConfigurator):
         handle = setup(resource_attributes=attributes)
         kwargs["resource_attributes"] = dict(handle.resource.attributes)
         kwargs["setup_logging_handler"] = False
+        # Every span exporter the stock configurator builds sends redacted copies (aibos_otel/sdk/spans.py).
+        kwargs["export_span_processor"] = redacting_export_processor(handle.span_redaction)
         with _without_stock_logs():
             super()._configure(**kwargs)  # type: ignore[no-untyped-call]
 

@@ -45,6 +45,10 @@ class Handle:
     ``settings.shutdown_timeout`` seconds even when the collector is unreachable.
     """
 
+    span_redaction: Callable[[Any], Any] | None = None
+    """Redacts a finished span into a copy with the logs' engine and profiles (None: redaction
+    off); wrap a span exporter in it with ``aibos_otel.sdk.spans.RedactingSpanExporter``."""
+
     def __init__(
         self,
         settings: Settings,
@@ -430,7 +434,7 @@ def _build(
         attached_to = root
     else:
         logger_module.set_direct_handler(handler, settings.level)
-    return Handle(
+    handle = Handle(
         settings,
         logger_provider=logger_provider,
         meter_provider=meter_provider,
@@ -440,6 +444,11 @@ def _build(
         metrics=metrics,
         attached_to=attached_to,
     )
+    if redaction.record is not None:
+        from aibos_otel.sdk.spans import SpanRedaction
+
+        handle.span_redaction = SpanRedaction(redaction.record)  # type: ignore[arg-type]
+    return handle
 
 
 class _PipelineSlot(LogRecordProcessor):
