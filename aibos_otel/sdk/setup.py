@@ -444,11 +444,29 @@ def _build(
         metrics=metrics,
         attached_to=attached_to,
     )
+    _report_export_failures(handle)
     if redaction.record is not None:
         from aibos_otel.sdk.spans import SpanRedaction
 
         handle.span_redaction = SpanRedaction(redaction.record)  # type: ignore[arg-type]
     return handle
+
+
+_reporter: Any = None
+
+
+def _report_export_failures(handle: Handle) -> None:
+    """One stderr line and a count per failing OTLP exporter, spans and metrics included. It stays
+    installed past ``shutdown()`` (the last flush can fail too) until the next ``setup()``."""
+    from aibos_otel.sdk.export_failures import ExportFailureReporter, configured_endpoints
+
+    global _reporter
+    if _reporter is not None:
+        _reporter.uninstall()
+    settings = handle.settings
+    endpoints = configured_endpoints(settings.logs_endpoint, settings.protocol)
+    _reporter = ExportFailureReporter(handle.metrics, endpoints=endpoints, interval=settings.summary_interval)
+    _reporter.install()
 
 
 class _PipelineSlot(LogRecordProcessor):
