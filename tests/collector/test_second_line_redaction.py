@@ -107,10 +107,15 @@ def test_every_catalogue_example_is_masked(gateway_run: dict[str, Any]) -> None:
 
 def test_corpus_recall_and_false_positives_equal_the_sdks(gateway_run: dict[str, Any]) -> None:
     corpus = next(
-        base / "shared" / "corpus" / "redaction-public.jsonl"
-        for base in REPO.parents
-        if (base / "shared" / "corpus" / "redaction-public.jsonl").exists()
+        (
+            base / "shared" / "corpus" / "redaction-public.jsonl"
+            for base in REPO.parents
+            if (base / "shared" / "corpus" / "redaction-public.jsonl").exists()
+        ),
+        None,
     )
+    if corpus is None:  # as tests/redaction/test_corpus.py: the labels live only in ../shared
+        pytest.skip("public corpus not present beside the checkout")
     rows = {f"corpus:{row['id']}": row for row in map(json.loads, corpus.read_text().splitlines()) if row}
     index = {case["id"]: i for i, case in enumerate(CASES)}
     sdk = collector = (0, 0)
