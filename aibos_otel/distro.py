@@ -80,6 +80,7 @@ class AibosConfigurator(_OTelSDKConfigurator):
     def _configure(self, **kwargs: Any) -> None:
         from aibos_otel.sdk.settings import resolve
         from aibos_otel.sdk.setup import start
+        from aibos_otel.sdk.spans import redacting_export_processor
 
         attributes: dict[str, str] = {}
         version = kwargs.get("auto_instrumentation_version")
@@ -93,6 +94,8 @@ class AibosConfigurator(_OTelSDKConfigurator):
         handle = start(settings)
         kwargs["resource_attributes"] = dict(handle.resource.attributes)
         kwargs["setup_logging_handler"] = False
+        # Every span exporter the stock configurator builds sends redacted copies (aibos_otel/sdk/spans.py).
+        kwargs["export_span_processor"] = redacting_export_processor(handle.span_redaction)
         with _without_stock_logs():
             super()._configure(**kwargs)  # type: ignore[no-untyped-call]
 

@@ -1,10 +1,15 @@
-"""Gateway cost per record: the full gateway.yaml pipeline vs the same without second-line redaction.
+"""Gateway cost per record: the full gateway.yaml pipeline vs the same without second-line redaction,
+and vs the same with the contrib ``redaction`` processor (the catalogue's RE2 subset) in its place.
 
 Runs the real aibos-otelcol (gateway.yaml, every exporter with its persistent queue) against the
 recording stand-ins on 127.0.0.1, sends ``--records`` realistic log records (no secrets: the common
 case) over OTLP/gRPC in requests of ``--batch``, and measures the collector's CPU time (user+system from
 /proc) until Loki's stand-in has every record. The baseline is the same config in the same run, with
-``redaction/second_line`` (and, in a third row, also transform/groupbyattrs) taken out of the pipeline.
+``aibosredaction/second_line`` (and, in a third row, also transform/groupbyattrs) taken out of the
+pipeline; the fourth row runs the contrib processor as gateway.yaml configured it before issue 17
+(``aibos-otel redaction render-collector`` plus the collector-only patterns) on the same records.
+The processor's own worst-value figures are Go benchmarks (``go test -bench .`` in
+collector-components/aibosredactionprocessor).
 
     .venv/bin/python benchmarks/collector_redaction.py [--records 40000] [--batch 500] [--repeat 2]
 """
@@ -36,16 +41,42 @@ from tests.collector.harness import (  # noqa: E402
 )
 from tests.support.otlp_receiver import GrpcReceiver  # noqa: E402
 
-FULL = ["memory_limiter", "redaction/second_line", "transform/level", "groupbyattrs/level", "batch"]
+OURS = "aibosredaction/second_line"
+CONTRIB = "redaction/contrib"
+FULL = ["memory_limiter", OURS, "transform/level", "groupbyattrs/level", "batch"]
 VARIANTS = {
-    "gateway.yaml (full)": FULL,
-    "without redaction": [p for p in FULL if p != "redaction/second_line"],
+    "gateway.yaml (full, aibosredaction)": FULL,
+    "without redaction": [p for p in FULL if p != OURS],
     "without redaction, level": ["memory_limiter", "batch"],
+    "contrib redaction instead": [CONTRIB if p == OURS else p for p in FULL],
 }
+# The patterns the contrib processor's block carried besides the catalogue's RE2 subset (Luhn-less
+# card shapes, bearer tokens, authorization headers, JWTs, PEM blocks, password assignments).
+CONTRIB_EXTRAS = (
+    r"\b4[0-9]{3}(?:[ -]?[0-9]{4}){3}\b",
+    r"\b5[1-5][0-9]{2}(?:[ -]?[0-9]{4}){3}\b",
+    r"\b3[47][0-9]{2}[ -]?[0-9]{6}[ -]?[0-9]{5}\b",
+    r"\b6(?:011|5[0-9]{2})(?:[ -]?[0-9]{4}){3}\b",
+    r"(?i)\bbearer\s+[A-Za-z0-9._~+/-]{8,}=*",
+    r"(?i)\b(?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?"
+    r"(?:basic|bearer|token|digest|negotiate|apikey|bot|ssws)\s+[^\s\"',;]{4,}",
+    r"\bey[A-Za-z0-9_-]{15,}\.ey[A-Za-z0-9_-]{10,}(?:\.[A-Za-z0-9_-]*)?",
+    r"(?i)\b(?:password|passwd|pwd|secret|api[_-]?key|token)\s*[=:]\s*[^\s&,;\"']+",
+)
+
+
+def contrib_settings() -> dict[str, Any]:
+    """The contrib redaction processor as gateway.yaml configured it before issue 17."""
+    from aibos_otel.redaction.render import render_collector_redaction
+
+    settings = render_collector_redaction()
+    settings["blocked_values"] = [*settings["blocked_values"], *CONTRIB_EXTRAS]
+    return settings
 
 
 def variant_config(processors: list[str], path: Path) -> Path:
     config: dict[str, Any] = yaml.safe_load((CONFIG_DIR / "gateway.yaml").read_text(encoding="utf-8"))
+    config["processors"][CONTRIB] = contrib_settings()
     config["service"]["pipelines"]["logs"]["processors"] = processors
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
@@ -118,11 +149,18 @@ def main() -> int:
     print(f"aibos-otelcol gateway, {args.records} records in requests of {args.batch}, best of {args.repeat}")
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (2 cores)")
     print()
-    print("| pipeline | collector CPU per record | vs full | wall time to Loki stand-in |")
-    print("| --- | --- | --- | --- |")
-    full_cpu = results["gateway.yaml (full)"][0]
+    print(
+        "| pipeline | collector CPU per record | vs full | vs without redaction | records/s per core |"
+        " wall time to Loki stand-in |"
+    )
+    print("| --- | --- | --- | --- | --- | --- |")
+    bare_cpu = results["without redaction"][0]
+    full_cpu = results["gateway.yaml (full, aibosredaction)"][0]
     for name, (cpu_us, wall) in results.items():
-        print(f"| {name} | {cpu_us:.1f} us | {cpu_us / full_cpu:.2f}x | {wall:.1f} s |")
+        print(
+            f"| {name} | {cpu_us:.1f} us | {cpu_us / full_cpu:.2f}x | {cpu_us / bare_cpu:.2f}x"
+            f" | {1e6 / cpu_us:,.0f} | {wall:.1f} s |"
+        )
     return 0
 
 

@@ -13,6 +13,11 @@ Configurations (each run in a fresh subprocess; runs interleaved round-robin; me
                   severity-aware delivery) with redaction OFF + discarding exporter
   aibos+redact    the same with the default redaction profiles ON (when the engine is installed)
 
+  otel-spans      spans, not logs: OpenTelemetry TracerProvider + BatchSpanProcessor + discarding exporter,
+                  one span per call with the attributes of an HTTP server span
+  aibos-spans     the same with the exporter wrapped in aibos_otel.sdk.spans.RedactingSpanExporter
+                  (the default profiles, as setup() and the distro build it); its ratio is against otel-spans
+
 Target (issue 2/3): aibos <= 1.3x otel-plain; aibos+redact <= 1.3x otel-plain.
 
 Two figures per run: wall time per call on the logging thread, and CPU time per call of the
@@ -29,8 +34,12 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+from pathlib import Path
 
-CONFIGS = ("stdlib-file", "otel-plain", "aibos", "aibos+redact")
+REPO = Path(__file__).resolve().parents[1]
+
+CONFIGS = ("stdlib-file", "otel-plain", "aibos", "aibos+redact", "otel-spans", "aibos-spans")
+SPAN_CONFIGS = {"otel-spans", "aibos-spans"}
 
 _CHILD = textwrap.dedent(
     """
@@ -41,7 +50,30 @@ _CHILD = textwrap.dedent(
     root.setLevel(logging.INFO)
     discard_cls = None
     flush = lambda: None
-    if config != "stdlib-file":
+    if config.endswith("-spans"):
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+        class DiscardSpans(SpanExporter):
+            def export(self, spans):
+                return SpanExportResult.SUCCESS
+        exporter = DiscardSpans()
+        if config == "aibos-spans":
+            import aibos_otel
+            from aibos_otel.sdk.spans import RedactingSpanExporter
+            handle = aibos_otel.setup(service_name="bench", environment="production", endpoint=None,
+                                      console=False, file_backup=False, level="info")
+            exporter = RedactingSpanExporter(exporter, handle.span_redaction)
+        provider = TracerProvider()
+        provider.add_span_processor(BatchSpanProcessor(exporter))
+        flush = provider.force_flush
+        tracer = provider.get_tracer("bench.app")
+        def run(n):
+            for uid in range(n):
+                with tracer.start_as_current_span("GET /users/{id}", attributes={
+                    "http.request.method": "GET", "http.route": "/users/{id}", "url.path": f"/users/{uid}",
+                    "http.response.status_code": 200, "user_agent.original": "curl/8.5.0"}):
+                    pass
+    elif config != "stdlib-file":
         from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
         class Discard(LogRecordExporter):
             def export(self, batch):
@@ -51,7 +83,9 @@ _CHILD = textwrap.dedent(
             def force_flush(self, timeout_millis=30000):
                 return True
         discard_cls = Discard
-    if config == "stdlib-file":
+    if config.endswith("-spans"):
+        pass  # built above
+    elif config == "stdlib-file":
         handler = logging.FileHandler(tempfile.mktemp(suffix=".log"))
         root.addHandler(handler)
     elif config == "otel-plain":
@@ -71,10 +105,11 @@ _CHILD = textwrap.dedent(
                                   extra_processors=[])
         handle.pipeline._downstream = (DeliveryProcessor(discard_cls(), name="discard", metrics=handle.metrics),)
         flush = handle.force_flush
-    log = logging.getLogger("bench.app")
-    def run(n):
-        for uid in range(n):
-            log.info("user %s logged in", uid, extra={"user_id": uid, "plan": "pro", "region": "eu-west-1"})
+    if not config.endswith("-spans"):
+        log = logging.getLogger("bench.app")
+        def run(n):
+            for uid in range(n):
+                log.info("user %s logged in", uid, extra={"user_id": uid, "plan": "pro", "region": "eu-west-1"})
     run(2000)
     flush()
     cpu_start, start = time.process_time(), time.perf_counter()
@@ -88,7 +123,7 @@ _CHILD = textwrap.dedent(
 
 
 def _available(config: str) -> bool:
-    if config != "aibos+redact":
+    if config not in ("aibos+redact", "aibos-spans"):
         return True
     try:
         import aibos_otel.redaction.stage  # noqa: F401
@@ -117,16 +152,18 @@ def main() -> int:
                     capture_output=True,
                     text=True,
                     cwd=workdir,
-                    env={"AIBOS_METRICS_INTERVAL": "3600", "PATH": "/usr/bin:/bin"},
+                    # PYTHONPATH: measure this checkout, not whatever aibos_otel the venv has installed
+                    env={"AIBOS_METRICS_INTERVAL": "3600", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
                 )
                 measured = json.loads(out.stdout.strip().splitlines()[-1])
                 results[config].append(measured["us_per_call"])
                 cpu[config].append(measured["cpu_us_per_call"])
-    base = statistics.median(cpu["otel-plain"])
-    wall_base = statistics.median(results["otel-plain"])
     print(f"{args.calls} calls per run, {args.runs} runs per configuration, medians")
     print(f"{'configuration':<14} {'wall us/call':>12} {'vs plain':>9} {'CPU us/call':>12} {'vs plain':>9}")
     for config in configs:
+        baseline = "otel-spans" if config in SPAN_CONFIGS else "otel-plain"  # spans against plain spans
+        base = statistics.median(cpu[baseline])
+        wall_base = statistics.median(results[baseline])
         wall = statistics.median(results[config])
         used = statistics.median(cpu[config])
         print(f"{config:<14} {wall:>12.2f} {wall / wall_base:>8.2f}x {used:>12.2f} {used / base:>8.2f}x")

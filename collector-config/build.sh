@@ -20,8 +20,16 @@ here="$(cd "$(dirname "$0")" && pwd)"
 manifest="$here/builder-config.yaml"
 cache_root="${AIBOS_CACHE_DIR:-$HOME/.cache/aibos-otel}/otelcol"
 
-# The key covers the manifest and the builder version, so changing either builds a new binary.
-hash="$( { cat "$manifest"; echo "ocb=$OCB_VERSION"; } | sha256sum | cut -c1-16)"
+# Components built from this repository (manifest `path:` entries); their sources are in the key.
+components="$(cd "$here/.." && pwd)/collector-components"
+
+# The key covers the manifest, the builder version and the sources of the repository's own
+# components (every file but tests), so changing any of them builds a new binary.
+component_sources() {
+    (cd "$components" && find . -type f ! -name '*_test.go' ! -path '*/testdata/*' -print0 | sort -z |
+        xargs -0 sha256sum)
+}
+hash="$( { cat "$manifest"; echo "ocb=$OCB_VERSION"; component_sources; } | sha256sum | cut -c1-16)"
 out_dir="$cache_root/$hash"
 binary="$out_dir/aibos-otelcol"
 
@@ -50,7 +58,9 @@ fi
 mkdir -p "$cache_root"
 work="$(mktemp -d "$cache_root/.build-$hash.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
-sed "/^dist:/a\\  output_path: $work/src" "$manifest" >"$work/manifest.yaml"
+# The manifest's relative `path:` entries are relative to collector-config/; the copy is elsewhere.
+sed -e "/^dist:/a\\  output_path: $work/src" -e "s#path: \\.\\./collector-components#path: $components#" \
+    "$manifest" >"$work/manifest.yaml"
 
 start=$(date +%s)
 echo "build.sh: building aibos-otelcol (first build takes many minutes; Go jobs: $jobs)" >&2

@@ -1,109 +1,138 @@
-"""Re-render the gateway's second-line redaction from the SDK's redaction catalogue.
+"""Render the SDK's redaction catalogue for the collector's own ``aibosredaction`` processor.
 
-    .venv/bin/python collector-config/render_redaction.py           # rewrite gateway.yaml in place
-    .venv/bin/python collector-config/render_redaction.py --check   # exit 1 when gateway.yaml is stale
+    .venv/bin/python collector-config/render_redaction.py           # rewrite the generated files
+    .venv/bin/python collector-config/render_redaction.py --check   # exit 1 when one is stale (CI)
 
-The block between ``# BEGIN aibos-redaction`` and ``# END aibos-redaction`` in gateway.yaml is the
-``redaction/second_line`` processor: the RE2-compatible subset of ``aibos_otel/redaction`` (as
-``aibos-otel redaction render-collector`` prints it), followed by COLLECTOR_EXTRAS: patterns the
-catalogue does not render because the SDK confirms them with a validator or context that Go's RE2
-cannot run (Luhn for card numbers, strength checks, free-text assignments). The collector masks
-those on the pattern alone, so for them it masks a little more than the SDK. Detectors that need
-context words or other validators (IBAN, phone numbers ...) are left to the SDK's first line.
+Two files in ``collector-components/aibosredactionprocessor/``, both generated, never edited:
+
+* ``catalogue.json``: every detector and key rule as data (``aibos-otel redaction
+  render-collector --format=json``); the Go processor embeds it (``go:embed``), so the catalogue
+  reaches the collector binary at build time (build.sh hashes the component directory).
+* ``testdata/conformance.json``: what the Python engine (default profiles) makes of every
+  catalogue example and negative, every line of the public corpus (``../shared/corpus``) and
+  every redaction-probe shape of ``tests/redaction``. ``go test`` asserts the Go engine gives the
+  same text; ``tests/redaction/test_collector_catalogue.py`` asserts this file is current. So
+  neither engine can change without the other noticing.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
-from aibos_otel.redaction.render import render_collector_redaction
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 
-GATEWAY = Path(__file__).with_name("gateway.yaml")
-BEGIN = "  # BEGIN aibos-redaction"
-END = "  # END aibos-redaction"
-PROCESSOR_ID = "redaction/second_line"
+from aibos_otel.redaction.catalogue import all_detectors  # noqa: E402
+from aibos_otel.redaction.engine import Redactor  # noqa: E402
+from aibos_otel.redaction.render_go import render_go_catalogue_text  # noqa: E402
 
-# (pattern, why) for values the catalogue leaves to the SDK's validators. Go RE2 syntax.
-COLLECTOR_EXTRAS: tuple[tuple[str, str], ...] = (
-    (r"\b4[0-9]{3}(?:[ -]?[0-9]{4}){3}\b", "Visa card number (SDK: Luhn-checked)"),
-    (r"\b5[1-5][0-9]{2}(?:[ -]?[0-9]{4}){3}\b", "Mastercard (SDK: Luhn-checked)"),
-    (r"\b3[47][0-9]{2}[ -]?[0-9]{6}[ -]?[0-9]{5}\b", "American Express (SDK: Luhn-checked)"),
-    (r"\b6(?:011|5[0-9]{2})(?:[ -]?[0-9]{4}){3}\b", "Discover (SDK: Luhn-checked)"),
-    (r"(?i)\bbearer\s+[A-Za-z0-9._~+/-]{8,}=*", "bearer token without an Authorization key"),
-    (
-        r"(?i)\b(?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?"
-        r"(?:basic|bearer|token|digest|negotiate|apikey|bot|ssws)\s+[^\s\"',;]{4,}",
-        "Authorization header value (SDK: strength-checked)",
-    ),
-    (
-        r"\bey[A-Za-z0-9_-]{15,}\.ey[A-Za-z0-9_-]{10,}(?:\.[A-Za-z0-9_-]*)?",
-        "JWT: base64url JSON header and payload, optional signature (SDK: shape-checked)",
-    ),
-    (
-        r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----[\s\S]*?"
-        r"(?:-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----|\z)",
-        "PEM private key block, to its END line or the end of the value (SDK: validated)",
-    ),
-    (
-        r"(?i)\b(?:password|passwd|pwd|secret|api[_-]?key|token)\s*[=:]\s*[^\s&,;\"']+",
-        "password=... style assignment in free text",
-    ),
-)
+COMPONENT = REPO / "collector-components" / "aibosredactionprocessor"
+CATALOGUE = COMPONENT / "catalogue.json"
+CONFORMANCE = COMPONENT / "testdata" / "conformance.json"
+CORPUS = REPO.parent.parent / "shared" / "corpus" / "redaction-public.jsonl"
+CONFORMANCE_PROFILES = ("secrets", "pci", "gdpr")
 
 
-def quote(value: str) -> str:
-    """A YAML single-quoted scalar (no escapes except a doubled quote)."""
-    return "'" + value.replace("'", "''") + "'"
+def _corpus_path() -> Path:
+    """The public corpus: beside the main checkout (/work/shared), from any worktree."""
+    for base in (REPO, *REPO.parents):
+        candidate = base / "shared" / "corpus" / "redaction-public.jsonl"
+        if candidate.exists():
+            return candidate
+    return CORPUS
 
 
-def render_block() -> str:
-    """The text between the markers (both marker lines included)."""
-    settings = render_collector_redaction()
-    lines = [
-        f"{BEGIN}: generated by collector-config/render_redaction.py from the SDK catalogue; do not edit",
-        f"  {PROCESSOR_ID}:",
-        f"    allow_all_keys: {str(settings['allow_all_keys']).lower()}"
-        "  # false would DELETE every attribute not in allowed_keys",
-        "    # Whole value masked when the attribute KEY looks secret.",
-        "    blocked_key_patterns:",
-        *(f"      - {quote(p)}" for p in settings["blocked_key_patterns"]),
-        "    # Every match inside any string value (and the log body) masked with ****.",
-        "    blocked_values:",
-        *(f"      - {quote(p)}" for p in settings["blocked_values"]),
-        "      # Collector-only additions (see collector-config/render_redaction.py):",
-        *(f"      - {quote(p)} # {why}" for p, why in COLLECTOR_EXTRAS),
-        f"    summary: {settings['summary']}  # adds redaction.masked.count (never the values)",
-        END,
-    ]
-    return "\n".join(lines)
+def probe_texts() -> list[tuple[str, str]]:
+    """(id, text) of every redaction-probe shape in tests/redaction."""
+    from tests.redaction import test_engine, test_issue12
+
+    out: list[tuple[str, str]] = []
+    for table_name in ("URL_USERINFO", "JSON_UNDER_KEYS", "PERCENT", "UNICODE", "KEYED_SYNTAXES"):
+        table: dict[str, tuple[str, str]] = getattr(test_issue12, table_name)
+        out.extend((f"probe:{table_name.lower()}:{name}", text) for name, (text, _secret) in table.items())
+    for index, shape in enumerate(test_engine.ASSIGNMENT_SHAPES):
+        for vendor in ("looker", "zendesk", "acme"):
+            secret = "Xq7" + vendor[:3] + "Lm2Np9Rt4Vw8Yz1Bc5Df"
+            text = shape.format(i=vendor, I=vendor.upper(), s=secret)
+            out.append((f"probe:assignment:{index}:{vendor}", text))
+    return out
 
 
-def replace_block(text: str, block: str) -> str:
-    """``text`` with the marked block replaced by ``block``."""
-    start = text.index(BEGIN)
-    end = text.index(END, start) + len(END)
-    return text[:start] + block + text[end:]
+def _corpus_texts() -> list[tuple[str, str]]:
+    """(id, text) of the public corpus lines.
+
+    The corpus lives beside the checkout (``../shared``), not in it. A checkout without it (a CI
+    clone elsewhere) takes the lines from the committed conformance file, so ``--check`` still
+    asserts that the Python engine's answers on them are current, and the Go tests still run them.
+    """
+    corpus = _corpus_path()
+    if corpus.exists():
+        rows = (json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines() if line.strip())
+        return [(f"corpus:{row['id']}", row["text"]) for row in rows]
+    if not CONFORMANCE.exists():
+        return []
+    committed = json.loads(CONFORMANCE.read_text(encoding="utf-8"))["cases"]
+    return [(case["id"], case["text"]) for case in committed if case["id"].startswith("corpus:")]
+
+
+def conformance_texts() -> list[tuple[str, str]]:
+    """(id, text) of every case: catalogue examples and negatives, corpus lines, probes."""
+    cases: list[tuple[str, str]] = []
+    for detector in all_detectors():
+        if detector.category not in CONFORMANCE_PROFILES:
+            continue
+        cases.extend((f"example:{detector.id}:{i}", text) for i, text in enumerate(detector.examples))
+        cases.extend((f"negative:{detector.id}:{i}", text) for i, text in enumerate(detector.negatives))
+    cases.extend(_corpus_texts())
+    cases.extend(probe_texts())
+    return cases
+
+
+def render_conformance() -> str:
+    """The conformance file's text."""
+    redactor = Redactor(CONFORMANCE_PROFILES, use_hyperscan=False)
+    cases: list[dict[str, Any]] = []
+    for case_id, text in conformance_texts():
+        result = redactor.redact(text)
+        cases.append({"id": case_id, "text": text, "expected": result.text})
+    document = {
+        "generated_by": "collector-config/render_redaction.py",
+        "profiles": list(CONFORMANCE_PROFILES),
+        "cases": cases,
+    }
+    return json.dumps(document, indent=1, ensure_ascii=True) + "\n"
+
+
+def outputs() -> dict[Path, str]:
+    """Every generated file and its current content."""
+    return {CATALOGUE: render_go_catalogue_text(), CONFORMANCE: render_conformance()}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--check", action="store_true", help="only report whether gateway.yaml is current")
+    parser.add_argument("--check", action="store_true", help="only report whether the files are current")
     args = parser.parse_args()
-    text = GATEWAY.read_text(encoding="utf-8")
-    updated = replace_block(text, render_block())
-    if args.check:
-        if updated != text:
-            print(
-                "gateway.yaml redaction block is stale: run collector-config/render_redaction.py",
-                file=sys.stderr,
-            )
-            return 1
-        return 0
-    GATEWAY.write_text(updated, encoding="utf-8")
+    stale = []
+    for path, text in outputs().items():
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current == text:
+            continue
+        if args.check:
+            stale.append(path.relative_to(REPO))
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    if stale:
+        names = ", ".join(map(str, stale))
+        print(f"stale: {names}: run collector-config/render_redaction.py", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -8,6 +8,11 @@ echo "== ruff"
 .venv/bin/ruff format --check aibos_otel tests benchmarks scripts
 echo "== mypy --strict aibos_otel"
 .venv/bin/mypy
+echo "== go test (the collector's own components)"
+# Go's build and module caches stay where Go keeps them (outside the repository), as for build.sh.
+for component in collector-components/*/; do
+    (cd "$component" && go vet ./... && go test ./...)
+done
 echo "== pytest"
 # pytest exits 5 when it collected no test: set -e turns that into a failure, as it should be.
 # The outer timeout turns a hang (say, a test thread that keeps the interpreter from exiting)

@@ -23,6 +23,13 @@ def register(subparsers: Any) -> None:
     )
     render.add_argument("--profiles", help="comma-separated profiles (default: env or secrets,pci,gdpr)")
     render.add_argument("--name", default="redaction", help="processor id, e.g. redaction/aibos")
+    render.add_argument(
+        "--format",
+        choices=("contrib", "json"),
+        default="contrib",
+        help="contrib: the contrib redaction processor's YAML; json: the whole catalogue as data for "
+        "the aibosredaction processor (collector-components/aibosredactionprocessor/catalogue.json)",
+    )
     render.set_defaults(func=run_render)
 
     redact = commands.add_parser("redact", help="redact standard input line by line to standard output")
@@ -77,8 +84,15 @@ def _check_name(detector: Any) -> str:
 
 
 def run_render(args: argparse.Namespace) -> int:
-    """Print ``processors: <name>: {...}`` for the collector configuration."""
+    """Print ``processors: <name>: {...}`` for the collector configuration, or (``--format
+    json``) the catalogue as data for the collector's own processor."""
     import yaml
+
+    if args.format == "json":
+        from aibos_otel.redaction.render_go import render_go_catalogue_text
+
+        sys.stdout.write(render_go_catalogue_text())
+        return 0
 
     from aibos_otel.redaction.render import render_collector_redaction
 

@@ -85,6 +85,20 @@ class RecordRedaction:
         except Exception:
             self._fail_closed(record)
 
+    def count(self, counts: Mapping[str, int]) -> None:
+        """Add redactions (by detector id; :data:`ERROR_ID` counts failures) to this stage's
+        meters: other signals redacted with the same engine (spans) share the instruments."""
+        for rule_id, count in counts.items():
+            if rule_id == ERROR_ID:
+                self._failures.add(count)
+            else:
+                self._redactions.add(count, {"detector": rule_id})
+
+    @property
+    def names(self) -> NameRedactor:
+        """The memoised redaction of keys and names this stage uses (shared with other signals)."""
+        return self._names
+
     def scope(self, scope: InstrumentationScope) -> InstrumentationScope:
         """``scope`` redacted (name, version, schema URL, attributes), memoised per scope; the
         same object when it is clean. Never raises."""

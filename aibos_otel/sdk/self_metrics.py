@@ -31,6 +31,8 @@ class SelfMetrics:
         # (reason, severity class index) -> count; reasons: queue_full, shutdown, export_failed, redaction
         self.dropped: dict[tuple[str, int], int] = {}
         self.export_failures: dict[str, int] = {}
+        # (signal, reason) -> count, from every OTLP exporter of the process (sdk/export_failures.py)
+        self.failed_exports: dict[tuple[str, str], int] = {}
         self.alert_fallbacks = 0
         self.redaction_failures = 0
         self.handler_errors = 0
@@ -65,6 +67,12 @@ class SelfMetrics:
         with self._lock:
             self.export_failures[exporter] = self.export_failures.get(exporter, 0) + 1
 
+    def count_export_failed(self, signal: str, reason: str) -> None:
+        """Count one final export failure of any OTLP exporter (logs, spans, metrics), by reason."""
+        with self._lock:
+            key = (signal, reason)
+            self.failed_exports[key] = self.failed_exports.get(key, 0) + 1
+
     def count_alert_fallback(self) -> None:
         """Count one invalid ``alert`` annotation that fell back to severity ``warning``."""
         with self._lock:
@@ -98,6 +106,7 @@ class SelfMetrics:
                 "records": dict(zip(SEVERITY_CLASSES, self.records, strict=True)),
                 "dropped": {f"{r}/{SEVERITY_CLASSES[c]}": n for (r, c), n in self.dropped.items()},
                 "export_failures": dict(self.export_failures),
+                "failed_exports": {f"{s}/{r}": n for (s, r), n in self.failed_exports.items()},
                 "alert_fallbacks": self.alert_fallbacks,
                 "redaction_failures": self.redaction_failures,
                 "handler_errors": self.handler_errors,
@@ -125,6 +134,13 @@ class SelfMetrics:
             callbacks=[self._observe_export_failures],
             unit="{call}",
             description="Failed export calls, by exporter.",
+        )
+        meter.create_observable_counter(
+            "aibos.export.failures",
+            callbacks=[self._observe_failed_exports],
+            unit="{call}",
+            description="Failed export calls of every OTLP exporter of the process, by signal "
+            "(logs, spans, metrics) and reason (unimplemented, unavailable, http_404, timeout, ...).",
         )
         meter.create_observable_counter(
             "aibos.logs.alert.fallbacks",
@@ -166,6 +182,13 @@ class SelfMetrics:
         with self._lock:
             items = list(self.export_failures.items())
         return [Observation(n, {"exporter": name}) for name, n in items]
+
+    def _observe_failed_exports(self, options: CallbackOptions) -> Iterable[Observation]:
+        from opentelemetry.metrics import Observation
+
+        with self._lock:
+            items = list(self.failed_exports.items())
+        return [Observation(n, {"signal": s, "reason": r}) for (s, r), n in items]
 
     def _observe_alert_fallbacks(self, options: CallbackOptions) -> Iterable[Observation]:
         from opentelemetry.metrics import Observation

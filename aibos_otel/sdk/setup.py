@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry._logs import SeverityNumber
 from opentelemetry.sdk._logs import LoggerProvider, LogRecordProcessor
@@ -24,6 +24,7 @@ from opentelemetry.sdk.resources import Resource
 from aibos_otel.sdk import logger as logger_module
 from aibos_otel.sdk.bridge import OTelBridgeHandler
 from aibos_otel.sdk.delivery import DeliveryProcessor
+from aibos_otel.sdk.export_failures import ExportFailureReporter, configured_endpoints
 from aibos_otel.sdk.exporters import otlp_metric_reader
 from aibos_otel.sdk.levels import install_level_names
 from aibos_otel.sdk.outputs import build_outputs
@@ -46,6 +47,10 @@ class Handle:
     ``shutdown()`` is also registered to run at interpreter exit; it returns within
     ``settings.shutdown_timeout`` seconds even when the collector is unreachable.
     """
+
+    span_redaction: Callable[[Any], Any] | None = None
+    """Redacts a finished span into a copy with the logs' engine and profiles (None: redaction
+    off); wrap a span exporter in it with ``aibos_otel.sdk.spans.RedactingSpanExporter``."""
 
     def __init__(
         self,
@@ -270,6 +275,22 @@ class SetupState:
         self.lock = threading.Lock()
         self.active: Handle | None = None
         self.logs = ProcessLogs()  # the one LoggerProvider and its pipeline slot
+        self.export_failures: ExportFailureReporter | None = None
+
+    def report_export_failures(self, handle: Handle) -> None:
+        """One stderr line and a count per failing OTLP exporter, spans and metrics included.
+
+        The reporter stays installed past ``shutdown()`` (the last flush can fail too) until the
+        next ``setup()`` or :meth:`reset`.
+        """
+        if self.export_failures is not None:
+            self.export_failures.uninstall()
+        settings = handle.settings
+        endpoints = configured_endpoints(settings.logs_endpoint, settings.protocol)
+        self.export_failures = ExportFailureReporter(
+            handle.metrics, endpoints=endpoints, interval=settings.summary_interval
+        )
+        self.export_failures.install()
 
     def reset(self, timeout: float = 2.0) -> None:
         """Shut the active handle down (within ``timeout`` seconds) and forget it.
@@ -279,8 +300,11 @@ class SetupState:
         """
         with self.lock:
             handle, self.active = self.active, None
+            reporter, self.export_failures = self.export_failures, None
         if handle is not None:
             handle.shutdown(timeout=timeout)
+        if reporter is not None:
+            reporter.uninstall()
 
 
 STATE = SetupState()
@@ -319,7 +343,7 @@ def _build(
     )
     STATE.logs.slot.install(pipeline)
     handler = OTelBridgeHandler(logger_provider, sanitise=redaction.text, metrics=metrics)
-    return Handle(
+    handle = Handle(
         settings,
         logger_provider=logger_provider,
         meter_provider=meter_provider,
@@ -329,6 +353,12 @@ def _build(
         metrics=metrics,
         attached_to=_attach(handler, settings),
     )
+    STATE.report_export_failures(handle)
+    if redaction.record is not None:
+        from aibos_otel.sdk.spans import SpanRedaction
+
+        handle.span_redaction = SpanRedaction(redaction.record)  # type: ignore[arg-type]
+    return handle
 
 
 def _attach(handler: OTelBridgeHandler, settings: Settings) -> logging.Logger | None:

@@ -65,6 +65,8 @@ def gateway_env(loki: LokiStandIn, datadog: DatadogStandIn, monitor: GrpcReceive
         "DD_API_KEY": DD_API_KEY,
         "LOKI_ENDPOINT": loki.endpoint,
         "DD_LOGS_ENDPOINT": datadog.endpoint,
+        "DD_TRACES_ENDPOINT": datadog.traces_endpoint,
+        "DD_METRICS_ENDPOINT": datadog.metrics_endpoint,
         "AIBOS_MONITOR_ENDPOINT": f"127.0.0.1:{port}",
     }
 

@@ -31,9 +31,11 @@ from typing import Any, Self
 
 from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from tests.support.helpers import free_port, wait_for
-from tests.support.otlp_receiver import Record, Store
+from tests.support.otlp_receiver import Record, Span, Store
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG_DIR = REPO / "collector-config"
@@ -70,9 +72,12 @@ class _OtlpState:
 
 
 class _OtlpHttpStandIn:
-    """A threaded HTTP server that accepts OTLP/HTTP protobuf logs on one path and records them."""
+    """A threaded HTTP server that accepts OTLP/HTTP protobuf logs on one path and records them
+    (and spans and metrics on ``traces_path`` and ``metrics_path`` when a subclass sets them)."""
 
     path = "/v1/logs"
+    traces_path: str | None = None
+    metrics_path: str | None = None
     ok_status = 200
 
     def __init__(self) -> None:
@@ -91,9 +96,18 @@ class _OtlpHttpStandIn:
                 if status == stand_in.ok_status:
                     if self.headers.get("Content-Encoding") == "gzip":
                         data = gzip.decompress(data)
-                    request = logs_service_pb2.ExportLogsServiceRequest()
-                    request.ParseFromString(data)
-                    state.store.add_logs(request)
+                    if self.path == stand_in.traces_path:
+                        spans = trace_service_pb2.ExportTraceServiceRequest()
+                        spans.ParseFromString(data)
+                        state.store.add_traces(spans)
+                    elif self.path == stand_in.metrics_path:
+                        metrics = metrics_service_pb2.ExportMetricsServiceRequest()
+                        metrics.ParseFromString(data)
+                        state.store.add_metrics(metrics)
+                    else:
+                        request = logs_service_pb2.ExportLogsServiceRequest()
+                        request.ParseFromString(data)
+                        state.store.add_logs(request)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -106,7 +120,7 @@ class _OtlpHttpStandIn:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def _status_for(self, path: str, headers: Mapping[str, str]) -> int:
-        if path != self.path:
+        if path not in (self.path, self.traces_path, self.metrics_path):
             return 404
         if time.monotonic() < self.state.fail_until:
             return 503
@@ -122,6 +136,9 @@ class _OtlpHttpStandIn:
 
     def records(self) -> list[Record]:
         return self.state.store.snapshot()
+
+    def spans(self) -> list[Span]:
+        return self.state.store.span_snapshot()
 
     def requests(self) -> list[Request]:
         with self.state.lock:
@@ -160,9 +177,12 @@ class LokiStandIn(_OtlpHttpStandIn):
 
 
 class DatadogStandIn(_OtlpHttpStandIn):
-    """Datadog's OTLP logs intake: ``POST /v1/logs`` (http/protobuf) authenticated by ``dd-api-key``."""
+    """Datadog's OTLP intake: ``POST /v1/logs``, ``/v1/traces`` and ``/v1/metrics`` (http/protobuf)
+    authenticated by ``dd-api-key``."""
 
     path = "/v1/logs"
+    traces_path = "/v1/traces"
+    metrics_path = "/v1/metrics"
     ok_status = 202
 
     def __init__(self, api_key: str = DD_API_KEY) -> None:
@@ -182,6 +202,23 @@ class DatadogStandIn(_OtlpHttpStandIn):
     def endpoint(self) -> str:
         """What DD_LOGS_ENDPOINT is set to."""
         return f"{self.base_url}/v1/logs"
+
+    @property
+    def traces_endpoint(self) -> str:
+        """What DD_TRACES_ENDPOINT is set to."""
+        return f"{self.base_url}/v1/traces"
+
+    @property
+    def metrics_endpoint(self) -> str:
+        """What DD_METRICS_ENDPOINT is set to."""
+        return f"{self.base_url}/v1/metrics"
+
+
+class TraceBackendStandIn(_OtlpHttpStandIn):
+    """An OTLP/HTTP trace backend (Tempo, Jaeger): ``POST /v1/traces``, 200 on success."""
+
+    path = "/v1/logs"  # answers logs too (404 would be just as good); traces are what it is for
+    traces_path = "/v1/traces"
 
 
 def read_file_backup(path: Path) -> list[Record]:
@@ -255,9 +292,18 @@ FAST_RETRY = {
 class Collector:
     """The real aibos-otelcol with one config file, on 127.0.0.1; restartable with the same state."""
 
-    def __init__(self, binary: Path, config: Path, workdir: Path, env: Mapping[str, str], name: str) -> None:
+    def __init__(
+        self,
+        binary: Path,
+        config: Path,
+        workdir: Path,
+        env: Mapping[str, str],
+        name: str,
+        extra_configs: tuple[Path, ...] = (),
+    ) -> None:
         self.binary = binary
         self.config = config
+        self.extra_configs = extra_configs  # merged after ``config`` (e.g. traces-otlp.yaml)
         self.workdir = workdir
         self.name = name
         self.ports = CollectorPorts()
@@ -286,7 +332,7 @@ class Collector:
         log.write(f"\n===== start #{self.starts}\n".encode())
         log.flush()
         self.proc = subprocess.Popen(
-            [str(self.binary), f"--config={self.config}"],
+            [str(self.binary), *(f"--config={c}" for c in (self.config, *self.extra_configs))],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -467,7 +513,7 @@ def iter_test_records(records: list[Record], run_id: str) -> Iterator[Record]:
 
 # Secrets a service without the SDK's redaction might log; the gateway's second line must mask each one.
 PLANTED_SECRETS = {
-    "aws_key": "AKIAIOSFODNN7EXAMPLE",
+    "aws_key": "AKIAIOSFODNN7EXAMPLQ",  # not AWS's documented example key, which both engines keep
     "bearer": "Bearer tok3n.abc-DEF_ghi",
     "basic_auth": "Authorization: Basic dXNlcjpwYXNzd29yZA==",
     "pem": "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo\n-----END RSA PRIVATE KEY-----",

@@ -142,9 +142,11 @@ def test_secrets_planted_past_the_sdk_are_masked_by_the_second_line(run: Run, ba
         secret = PLANTED_SECRETS[name]
         assert secret not in str(record.body) and secret not in str(record.attributes), (record_id, record)
         # Masked in place: the rest of the text survives, so the record stays useful.
-        assert str(record.body).startswith("login failed for ") and "****" in str(record.body)
-        assert record.attributes["detail"].startswith("value ") and "****" in record.attributes["detail"]
-        assert record.attributes["db.password"] == "****"  # secret by key name
+        assert str(record.body).startswith("login failed for ") and "[REDACTED:" in str(record.body)
+        assert (
+            record.attributes["detail"].startswith("value ") and "[REDACTED:" in record.attributes["detail"]
+        )
+        assert record.attributes["db.password"] == "[REDACTED:sensitive-key]"  # secret by key name
         assert record.attributes[RECORD_ID] == record_id
         assert record.resource["level"] == "error"
 

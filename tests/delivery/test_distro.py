@@ -16,7 +16,8 @@ PROBE = """
 import logging
 from opentelemetry import trace
 logging.getLogger("probe").warning("hello from probe")
-with trace.get_tracer("probe").start_as_current_span("work"):
+with trace.get_tracer("probe").start_as_current_span("work") as span:
+    span.set_attribute("db.statement", "UPDATE users SET password=hunter2-Secret")
     logging.getLogger("probe").error("inside a span")
 """
 
@@ -76,6 +77,10 @@ def test_aibos_configurator_wins_over_a_rival_listed_first(tmp_path: Path, recei
     assert [(s["name"], s["service"], s["trace_id"]) for s in receiver.spans] == [
         ("work", "probe", inside["trace_id"])
     ]
+    # ... redacted by the same engine as the logs (the stock exporter sits behind the aibos wrapper)
+    [span] = receiver.spans
+    assert "hunter2" not in span["attributes"]["db.statement"]
+    assert "[REDACTED:" in span["attributes"]["db.statement"]
 
 
 def test_distro_defaults_follow_the_aibos_settings(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import grpc
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 
@@ -76,12 +77,53 @@ def decode_logs(request: logs_service_pb2.ExportLogsServiceRequest) -> list[Reco
 
 
 @dataclass
+class SpanEvent:
+    name: str
+    attributes: dict[str, Any]
+
+
+@dataclass
+class Span:
+    name: str
+    attributes: dict[str, Any]
+    events: list[SpanEvent]
+    resource: dict[str, Any]
+    scope: str
+    trace_id: str
+    span_id: str
+    status_code: int
+
+
+def decode_traces(request: trace_service_pb2.ExportTraceServiceRequest) -> list[Span]:
+    """Every span of an export request, in order, as plain data."""
+    out = []
+    for rs in request.resource_spans:
+        resource = attributes(rs.resource.attributes)
+        for ss in rs.scope_spans:
+            for span in ss.spans:
+                out.append(
+                    Span(
+                        name=span.name,
+                        attributes=attributes(span.attributes),
+                        events=[SpanEvent(e.name, attributes(e.attributes)) for e in span.events],
+                        resource=resource,
+                        scope=ss.scope.name,
+                        trace_id=span.trace_id.hex(),
+                        span_id=span.span_id.hex(),
+                        status_code=span.status.code,
+                    )
+                )
+    return out
+
+
+@dataclass
 class Store:
     records: list[Record] = field(default_factory=list)
     # Every logs request as received, serialized again: tests that must prove a value reached
     # no field at all search these bytes rather than the decoded records.
     wire: list[bytes] = field(default_factory=list)
     metrics: dict[str, list[tuple[dict[str, Any], Any]]] = field(default_factory=dict)
+    spans: list[Span] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     delay: float = 0.0
     fail: bool = False
@@ -92,6 +134,15 @@ class Store:
         with self.lock:
             self.records.extend(out)
             self.wire.append(raw)
+
+    def add_traces(self, request: trace_service_pb2.ExportTraceServiceRequest) -> None:
+        out = decode_traces(request)
+        with self.lock:
+            self.spans.extend(out)
+
+    def span_snapshot(self) -> list[Span]:
+        with self.lock:
+            return list(self.spans)
 
     def add_metrics(self, request: metrics_service_pb2.ExportMetricsServiceRequest) -> None:
         with self.lock:
