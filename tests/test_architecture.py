@@ -17,7 +17,7 @@ def test_sdk_and_monitor_do_not_import_each_other() -> None:
 
 def test_shared_libraries_depend_on_no_application_layer() -> None:
     edges = graph()
-    for library in ("redaction", "policy", "fingerprint", "saferegex", "terminal"):
+    for library in ("redaction", "policy", "fingerprint", "levels", "saferegex", "terminal"):
         assert not edges.get(library, set()) & {"sdk", "monitor", "cli", "distro", "lifecycle"}, library
 
 

@@ -4,8 +4,8 @@ Resource attributes become labels with dots (and any other character a label can
 replaced by underscores, exactly as Loki names them: ``service.name`` -> ``service_name``,
 ``deployment.environment.name`` -> ``deployment_environment_name`` (the older
 ``deployment.environment`` -> ``deployment_environment``), so a rule's selector means the same
-here and in Loki's ruler. The severity becomes ``level`` (lower case: trace, debug, info,
-warn, error, fatal; ``unknown`` when neither number nor text says). A missing ``service.name``
+here and in Loki's ruler. The severity becomes ``level`` by the one table of levels
+(:mod:`aibos_otel.levels`, the same the gateway's transform is rendered from). A missing ``service.name``
 gives ``unknown_service``, as in Loki.
 """
 
@@ -13,40 +13,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-LEVELS: tuple[str, ...] = ("trace", "debug", "info", "warn", "error", "fatal")
-UNKNOWN_LEVEL = "unknown"
+from aibos_otel.levels import LEVEL_BY_SEVERITY, LEVELS, UNKNOWN_LEVEL, level_for
 
-# severity_number 1-4 trace, 5-8 debug, 9-12 info, 13-16 warn, 17-20 error, 21-24 fatal.
-LEVEL_BY_SEVERITY: tuple[str, ...] = (UNKNOWN_LEVEL, *(lvl for lvl in LEVELS for _ in range(4)))
-
-_TEXT_LEVELS: dict[str, str] = {
-    "trace": "trace",
-    "debug": "debug",
-    "info": "info",
-    "information": "info",
-    "notice": "info",
-    "warn": "warn",
-    "warning": "warn",
-    "error": "error",
-    "err": "error",
-    "fatal": "fatal",
-    "critical": "fatal",
-    "crit": "fatal",
-    "emergency": "fatal",
-    "alert": "fatal",
-}
+__all__ = [
+    "ENVIRONMENT_LABELS",
+    "LEVELS",
+    "LEVEL_BY_SEVERITY",
+    "UNKNOWN_LEVEL",
+    "environment_of",
+    "label_name",
+    "level_for",
+    "resource_labels",
+    "stream_key",
+]
 
 ENVIRONMENT_LABELS: tuple[str, ...] = ("deployment_environment_name", "deployment_environment")
 """Where the environment is, newest semantic convention first."""
-
-
-def level_for(severity_number: int, severity_text: str) -> str:
-    """The ``level`` label for a record: from the number when set, else from the text."""
-    if 0 < severity_number < len(LEVEL_BY_SEVERITY):
-        return LEVEL_BY_SEVERITY[severity_number]
-    if severity_text:
-        return _TEXT_LEVELS.get(severity_text.strip().lower(), UNKNOWN_LEVEL)
-    return UNKNOWN_LEVEL
 
 
 def label_name(attribute_key: str) -> str:

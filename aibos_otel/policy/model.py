@@ -15,14 +15,31 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from aibos_otel.levels import ALL_LEVELS, LEVELS
 from aibos_otel.policy.logql import LogQLError, RuleExpr, parse_duration, parse_rule
 from aibos_otel.policy.templates import template_errors
 from aibos_otel.policy.yamlsource import Issue, Source, dotted, load, read_bounded
 from aibos_otel.saferegex import SafePattern, UnsafePatternError, compile_external
 
-LEVELS = ("trace", "debug", "info", "warn", "error", "fatal")
 SEVERITIES = ("critical", "error", "warning", "info")
 IMMEDIATE = "immediate"
+
+
+def unreachable_level(expr: RuleExpr) -> str:
+    """Why a rule's ``level`` matcher can never hold ("" when it can).
+
+    ``level`` has exactly the values of the one table of levels (:data:`ALL_LEVELS`), in the
+    gateway (what Loki's ruler sees) and in the monitor alike; ``{level="warning"}`` would be a
+    rule that silently never fires in both.
+    """
+    for m in expr.range_agg.selector.matchers:
+        if m.name != "level" or m.op not in ("=", "=~"):
+            continue
+        if not any(m.matches({"level": lvl}) for lvl in ALL_LEVELS):
+            return f"level {m.op} {m.value!r} matches no level; levels are {', '.join(ALL_LEVELS)}"
+    return ""
+
+
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _LABEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -457,6 +474,8 @@ class _Validator:
                 who = f"rule {name!r}: " if exc.reason.startswith("invalid regular expression") else ""
                 self.issue((*path, "expr"), f"{who}{exc.reason} at column {exc.position + 1}:\n{exc.caret()}")
                 expr = None
+            if expr is not None and (level_problem := unreachable_level(expr)):
+                self.issue((*path, "expr"), f"rule {name!r}: {level_problem}")
             labels = self.string_map(body.get("labels"), (*path, "labels"), True)
             severity = labels.get("severity")
             if severity is not None and severity not in SEVERITIES:

@@ -143,7 +143,7 @@ class DeliveryProcessor(LogRecordProcessor):
         # dropped_attributes). Building the frozen copy cost about 1 us on the logging thread.
         record = cast(ReadableLogRecord, log_record)
         number = record.log_record.severity_number
-        severity = severity_class(number.value if number is not None else 0)
+        severity = severity_class(number.value if number is not None else 0, record.log_record.severity_text)
         # FATAL and alert-annotated records page someone: they do not wait for the batch delay.
         urgent = severity >= _FATAL
         attributes = record.log_record.attributes

@@ -120,7 +120,9 @@ class FileBackupExporter(LogRecordExporter):
         by_level: dict[str, list[str]] = {}
         for record in batch:
             number = record.log_record.severity_number
-            level = SEVERITY_CLASSES[severity_class(number.value if number is not None else 0)]
+            level = SEVERITY_CLASSES[
+                severity_class(number.value if number is not None else 0, record.log_record.severity_text)
+            ]
             by_level.setdefault(level, []).append(to_json_line(record))
         try:
             with self._lock:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 
+from aibos_otel.levels import LEVEL_BY_SEVERITY, LEVELS, MAX_SEVERITY_NUMBER, UNKNOWN_LEVEL, level_for
+
 TRACE = 5
 """Finer than DEBUG: per-item detail that is off even in most development runs."""
 DEBUG = logging.DEBUG
@@ -32,8 +34,11 @@ LEVEL_NAMES: dict[str, int] = {
 SEVERITY_TEXTS = frozenset({"UNSPECIFIED", "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"})
 """Every severity text :func:`severity_for_level` writes."""
 
-# Short OTel names, lower-case, as Loki's `level` label and the policy file use them.
-SEVERITY_CLASSES: tuple[str, ...] = ("trace", "debug", "info", "warn", "error", "fatal")
+# Short OTel names, lower-case, as Loki's `level` label and the policy file use them: the one
+# table in aibos_otel.levels (the gateway's transform is rendered from it).
+SEVERITY_CLASSES: tuple[str, ...] = LEVELS
+_INFO_CLASS = LEVELS.index("info")
+_CLASS_BY_NUMBER: tuple[int, ...] = (_INFO_CLASS, *(LEVELS.index(lvl) for lvl in LEVEL_BY_SEVERITY[1:]))
 
 
 def _severity_for(levelno: int) -> tuple[int, str]:
@@ -61,11 +66,16 @@ def severity_for_level(levelno: int) -> tuple[int, str]:
     return _severity_for(levelno)
 
 
-def severity_class(severity_number: int) -> int:
-    """Index into :data:`SEVERITY_CLASSES` (0 trace .. 5 fatal) for an OTel severity number."""
-    if severity_number <= 0:
-        return 2  # unspecified counts as info: neither first to drop nor protected
-    return min((severity_number - 1) // 4, 5)
+def severity_class(severity_number: int, severity_text: str | None = "") -> int:
+    """Index into :data:`SEVERITY_CLASSES` (0 trace .. 5 fatal) for an OTel severity.
+
+    The level comes from :func:`aibos_otel.levels.level_for`; a record whose level is
+    ``unknown`` counts as info here: neither first to drop nor protected.
+    """
+    if 0 < severity_number <= MAX_SEVERITY_NUMBER:
+        return _CLASS_BY_NUMBER[severity_number]  # the hot path: one index, no text
+    level = level_for(severity_number, severity_text)
+    return _INFO_CLASS if level == UNKNOWN_LEVEL else LEVELS.index(level)
 
 
 def parse_level(level: int | str) -> int:

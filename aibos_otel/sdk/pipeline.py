@@ -98,7 +98,7 @@ class PipelineProcessor(LogRecordProcessor):
             if self._redaction is not None:
                 self._redaction_stage(log_record)
             number = record.severity_number.value if record.severity_number is not None else 0
-            sampled = self._metrics.count_record(severity_class(number))
+            sampled = self._metrics.count_record(severity_class(number, record.severity_text))
             for processor in self._downstream:
                 try:
                     processor.on_emit(log_record)

@@ -135,7 +135,9 @@ class Spool:
         by_severity: dict[int, list[ReadableLogRecord]] = {}
         for record in records:
             number = record.log_record.severity_number
-            severity = severity_class(number.value if number is not None else 0)
+            severity = severity_class(
+                number.value if number is not None else 0, record.log_record.severity_text
+            )
             by_severity.setdefault(severity, []).append(record)
         all_written = True
         for severity, part in by_severity.items():

@@ -25,7 +25,7 @@ def gateway_levels() -> set[str]:
     statements = load(CONFIG_DIR / "gateway.yaml")["processors"]["transform/level"]["log_statements"]
     levels = set()
     for statement in statements:
-        match = re.fullmatch(r'set\(log\.attributes\["level"\], "(\w+)"\) where .+', statement)
+        match = re.fullmatch(r'set\(log\.attributes\["level"\], "(\w+)"\)( where .+)?', statement)
         assert match, statement
         levels.add(match.group(1))
     return levels
