@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from aibos_otel.monitor.access import AccessDeniedError, allowed_authorities, bearer_ok, check_same_origin
+from aibos_otel.monitor.http_body import BodyError, ClientGoneError, read_body
 from aibos_otel.monitor.httpserver import Handler, Server
 from aibos_otel.monitor.jsonlimits import API_MAX_DEPTH, JsonLimitError, loads_bounded
 from aibos_otel.monitor.paging import PageError, decode_cursor, encode_cursor, parse_limit
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
+API_BODY_DEADLINE_S = 10.0  # an API body is a small JSON document
 # receiver-error metric reasons by answer status
 _REASONS = {
     400: "malformed",
@@ -85,7 +87,7 @@ class ApiHandler(Handler):
         except (ApiError, AccessDeniedError) as exc:
             if exc.status != 404:
                 self.monitor.metrics.count_receiver_error("api", _REASONS.get(exc.status, "bad_request"))
-            self.send_json(exc.status, {"error": str(exc)}, close=exc.status in (400, 411, 413))
+            self.send_json(exc.status, {"error": str(exc)}, close=exc.status in (400, 413, 501))
         except Exception:  # a bug, not the client's fault: answer, keep serving, say where
             log.exception("API request %s %s failed", method, self.path[:200])
             self.monitor.metrics.count_receiver_error("api", "internal")
@@ -105,18 +107,12 @@ class ApiHandler(Handler):
         check_same_origin(method, self.headers, self.server.authorities)
 
     def _body(self) -> Any:
-        header = self.headers.get("Content-Length")
         try:
-            length = int(header) if header is not None else 0
-        except ValueError:
-            raise ApiError(400, "Content-Length must be a number") from None
-        if length < 0:
-            raise ApiError(400, "Content-Length must not be negative")
-        if length > MAX_BODY:
-            raise ApiError(413, f"body larger than {MAX_BODY} bytes")
-        raw = self.rfile.read(length) if length else b""
-        if len(raw) != length:
-            raise ApiError(400, "body shorter than its Content-Length")
+            raw = read_body(self.headers, self.rfile, MAX_BODY, deadline_s=API_BODY_DEADLINE_S)
+        except BodyError as exc:
+            raise ApiError(exc.status, str(exc)) from None
+        except ClientGoneError as exc:
+            raise ApiError(400, f"body incomplete: {exc}") from None
         try:
             return loads_bounded(raw or b"{}", max_depth=API_MAX_DEPTH)
         except JsonLimitError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import ssl
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -58,8 +59,13 @@ class Server(ThreadingHTTPServer):
         return sock, address
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        """A connection that broke (reset, failed TLS handshake, timeout): no traceback on stderr."""
-        log.debug("connection from %s failed", client_address, exc_info=True)
+        """A connection that broke (reset, failed TLS handshake, timeout) is one debug line, never a
+        traceback: clients do that all the time. Anything else is a bug worth its traceback."""
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError):  # ConnectionResetError, BrokenPipeError, TimeoutError, SSLError
+            log.debug("connection from %s ended: %s", client_address[0], error or type(error).__name__)
+            return
+        log.error("request from %s failed", client_address[0], exc_info=True)
 
     def start(self, name: str) -> None:
         """Serve in a background thread."""

@@ -35,6 +35,10 @@ class OtlpDecodeError(ValueError):
     """The payload cannot be decoded (malformed, wrong encoding, too large once inflated)."""
 
 
+class OtlpTooLargeError(OtlpDecodeError):
+    """The payload inflates past the size cap (a gzip bomb or just too big): HTTP 413."""
+
+
 def decompress(body: bytes, encoding: str, limit: int) -> bytes:
     """Undo ``Content-Encoding`` (gzip, deflate or identity), refusing to inflate past ``limit``."""
     encoding = encoding.strip().lower()
@@ -49,7 +53,7 @@ def decompress(body: bytes, encoding: str, limit: int) -> bytes:
     except zlib.error as exc:
         raise OtlpDecodeError(f"invalid {encoding} data: {exc}") from None
     if len(out) > limit:
-        raise OtlpDecodeError(f"decompressed body exceeds {limit} bytes")
+        raise OtlpTooLargeError(f"decompressed body exceeds {limit} bytes")
     if not inflater.eof:
         raise OtlpDecodeError(f"truncated {encoding} data")
     return out

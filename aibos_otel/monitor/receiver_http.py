@@ -1,10 +1,13 @@
 """OTLP/HTTP receiver: ``POST /v1/logs``, ``/v1/traces``, ``/v1/metrics``.
 
 Binary protobuf (``application/x-protobuf``) and OTLP/JSON (``application/json``), optionally
-gzip- or deflate-compressed. Answers follow the OTLP/HTTP spec: 200 with the export response
-(``partial_success`` when records were rejected), 400 with a ``google.rpc.Status`` for a
-malformed body, 413 for an oversize one, 415 for another content type, 401 without the
-bearer token when one is configured, 503 when the batch could not be stored (retryable).
+gzip- or deflate-compressed, framed by ``Content-Length`` or ``Transfer-Encoding: chunked`` (the
+cap applies while the body is read: :mod:`aibos_otel.monitor.http_body`). Answers follow the
+OTLP/HTTP spec: 200 with the export response (``partial_success`` when records were rejected),
+400 with a ``google.rpc.Status`` for a malformed body, 413 for one over the size cap (as sent, or
+once decompressed), 415 for another content type, 501 for a transfer coding other than chunked,
+401 without the bearer token when one is configured, 503 when the batch could not be stored
+(retryable).
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ from google.protobuf.message import Message
 from google.rpc import status_pb2  # type: ignore[import-untyped]
 
 from aibos_otel.monitor.access import bearer_ok
+from aibos_otel.monitor.http_body import BodyError, ClientGoneError, read_body
 from aibos_otel.monitor.httpserver import Handler, Server
 from aibos_otel.monitor.ingest import Ingestor
 from aibos_otel.monitor.metrics import DerivedMetrics
 from aibos_otel.monitor.otlp import (
     REQUEST_TYPES,
     OtlpDecodeError,
+    OtlpTooLargeError,
     Signal,
     decompress,
     parse_json,
@@ -81,40 +86,32 @@ class OtlpHandler(Handler):
         signal = _PATHS.get(self.path.split("?", 1)[0])
         content_type = (self.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
         as_json = self._as_json = content_type == JSON
-        length_header = self.headers.get("Content-Length")
-        try:
-            length = int(length_header) if length_header is not None else -1
-        except ValueError:
-            length = -1
         if signal is None:
             self.send_body(
                 404, b"unknown path; use /v1/logs, /v1/traces or /v1/metrics\n", "text/plain", close=True
             )
             return
-        if length < 0:
-            self._fail(411, "no_length", "Content-Length is required", close=True)
-            return
-        if length > app.settings.max_message_bytes:
-            self._fail(
-                413,
-                "oversize",
-                f"body larger than {app.settings.max_message_bytes} bytes",
-                close=True,
-            )
-            return
-        body = self.rfile.read(length)
-        if len(body) != length:
-            self.close_connection = True
-            return
+        # Refused before the body is read (and the connection closed, the body unread): an
+        # unauthenticated client cannot make the monitor read and buffer megabytes.
         if not bearer_ok(app.settings.bearer_token, self.headers.get("Authorization")):
-            self._fail(401, "unauthenticated", "missing or wrong bearer token")
+            self._fail(401, "unauthenticated", "missing or wrong bearer token", close=True)
             return
         if content_type not in (PROTOBUF, JSON):
             self._fail(
                 415,
                 "content_type",
                 f"Content-Type must be {PROTOBUF} or {JSON}, not {content_type or 'missing'}",
+                close=True,
             )
+            return
+        try:
+            body = read_body(self.headers, self.rfile, app.settings.max_message_bytes)
+        except BodyError as exc:
+            self._fail(exc.status, exc.reason, str(exc), close=True)  # the rest of the body is unread
+            return
+        except (ClientGoneError, OSError) as exc:
+            log.debug("OTLP/HTTP client %s went away mid-body: %s", self.client_address[0], exc)
+            self.close_connection = True
             return
         try:
             data = decompress(
@@ -124,6 +121,9 @@ class OtlpHandler(Handler):
             message: Message = (
                 parse_json(request_type, data) if as_json else parse_protobuf(request_type, data)
             )
+        except OtlpTooLargeError as exc:
+            self._fail(413, "oversize", str(exc))
+            return
         except OtlpDecodeError as exc:
             self._fail(400, "malformed", str(exc))
             return
