@@ -19,6 +19,7 @@ What makes two errors "the same bug":
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 
@@ -111,4 +112,16 @@ def fingerprint(exc_type: str, stacktrace: str, message: str) -> str:
         # No frames at all: group by type and the message's constant words.
         parts.append(normalize_message(message or ""))
     key = "\n".join([outer_type, *parts])
+    return hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:32]
+
+
+@functools.lru_cache(maxsize=4096)
+def group_fingerprint(exception_fingerprint: str, service: str) -> str:
+    """The fingerprint of a per-service error group: the exception's fingerprint and the
+    service's name (``service.name``), so the same bug in two services is two groups.
+
+    Same length and alphabet as :func:`fingerprint`; cached because a busy error stream repeats
+    the same few pairs.
+    """
+    key = f"service\0{service}\0{exception_fingerprint}"
     return hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:32]

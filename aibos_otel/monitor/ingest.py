@@ -22,6 +22,7 @@ from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from aibos_otel.fingerprint import fingerprint as _fingerprint
+from aibos_otel.fingerprint import group_fingerprint
 from aibos_otel.monitor.labels import LEVEL_BY_SEVERITY, environment_of, level_for, resource_labels
 from aibos_otel.monitor.metrics import BatchCounts, DerivedMetrics
 from aibos_otel.monitor.otlp import any_text, any_value
@@ -157,6 +158,9 @@ class Ingestor:
     of error records on a busy machine could still hold the lock long enough for exports behind it
     to time out; past the budget the rest of the batch is counted but not evaluated, and the client
     is told how many (``partial_success``) and why."""
+    per_service_groups: bool = True
+    """Error groups per ``service.name`` (policy ``errors.group_by: service``, the default);
+    ``False`` groups one exception across the fleet."""
     _resources: dict[bytes, _Resource] = field(default_factory=dict, repr=False)
     _rules_generation: int = -1
 
@@ -259,6 +263,7 @@ class Ingestor:
                                 body,
                                 service,
                                 environment,
+                                per_service=self.per_service_groups,
                                 trace_id=lr.trace_id,
                                 time_ns=ts,
                             )
@@ -327,6 +332,7 @@ class Ingestor:
                             span.name,
                             base["service_name"],
                             environment_of(base),
+                            per_service=self.per_service_groups,
                             trace_id=span.trace_id,
                             time_ns=min(span.end_time_unix_nano or receive_ns, receive_ns),
                         )
@@ -351,12 +357,24 @@ class Ingestor:
 
 
 def _error_event(
-    exc: _Exception, fallback_message: str, service: str, environment: str, *, trace_id: bytes, time_ns: int
+    exc: _Exception,
+    fallback_message: str,
+    service: str,
+    environment: str,
+    *,
+    per_service: bool,
+    trace_id: bytes,
+    time_ns: int,
 ) -> ErrorEvent:
-    """One occurrence; the fingerprint is computed here when the sender did not set one."""
+    """One occurrence; the exception's fingerprint is computed here when the sender did not set
+    one, and the group's includes ``service.name`` unless the policy groups fleet-wide."""
     message = exc.message or fallback_message
+    exception_fingerprint = exc.fingerprint or compute_fingerprint(exc.type, exc.stacktrace, message)
     return ErrorEvent(
-        fingerprint=exc.fingerprint or compute_fingerprint(exc.type, exc.stacktrace, message),
+        fingerprint=group_fingerprint(exception_fingerprint, service)
+        if per_service
+        else exception_fingerprint,
+        exception_fingerprint=exception_fingerprint,
         exc_type=exc.type,
         message=message,
         stacktrace=exc.stacktrace,

@@ -25,7 +25,7 @@ from aibos_otel.monitor.receiver_http import make_http_receiver
 from aibos_otel.monitor.rules import RuleEngine
 from aibos_otel.monitor.settings import MonitorSettings
 from aibos_otel.monitor.store import Store
-from aibos_otel.policy.model import Policy, load_policy
+from aibos_otel.policy.model import GROUP_BY_SERVICE, Policy, load_policy
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,7 @@ class Monitor:
             self.alerts,
             native_scan=settings.native_scan,
             budget_seconds=settings.batch_budget_seconds,
+            per_service_groups=self.policy.errors.group_by == GROUP_BY_SERVICE,
         )
         self.dispatcher = Dispatcher(
             self.outbox,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from aibos_otel.fingerprint import group_fingerprint
 from aibos_otel.policy.model import DEFAULT_MAX_ERROR_GROUPS
 
 MAX_TRACE_IDS = 10
@@ -96,6 +97,19 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX outbox_due ON outbox (status, channel, next_attempt_ns);
     """,
+    # 3: error groups per service. Every group keeps its row; it gains the exception's own
+    # fingerprint, and a group seen in exactly one service takes that service's group key
+    # (aibos_group_fingerprint: aibos_otel.fingerprint.group_fingerprint, registered on the
+    # connection), so its next occurrences under the default `errors.group_by: service` count
+    # into it. A group seen in several services keeps its key: it stays listed, as it was, and
+    # their next occurrences open one group per service (with `group_by: fleet` it continues).
+    """
+    ALTER TABLE error_groups ADD COLUMN exception_fingerprint TEXT NOT NULL DEFAULT '';
+    UPDATE error_groups SET exception_fingerprint = fingerprint;
+    UPDATE error_groups SET fingerprint = aibos_group_fingerprint(fingerprint, json_extract(services, '$[0]'))
+        WHERE fingerprint != 'overflow' AND json_array_length(services) = 1;
+    CREATE INDEX error_groups_exception ON error_groups (exception_fingerprint);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -112,6 +126,9 @@ class ErrorEvent:
     environment: str
     trace_id: str
     time_ns: int
+    exception_fingerprint: str = ""
+    """The exception's own fingerprint (``aibos_otel.fingerprint``) when :attr:`fingerprint`, the
+    group's, also holds the service (policy ``errors.group_by: service``); "" when they are one."""
 
 
 @dataclass(slots=True)
@@ -205,6 +222,7 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.create_function("aibos_group_fingerprint", 2, group_fingerprint, deterministic=True)
         # Write-through copy of the error_groups rows that ingest merges into: each batch then
         # updates its groups without reading and JSON-decoding them first. This store is the
         # table's only writer; entries are dropped when a group is resolved or pruned.
@@ -340,6 +358,7 @@ class Store:
                 folded.event = replace(
                     newest,
                     fingerprint=OVERFLOW_FINGERPRINT,
+                    exception_fingerprint=OVERFLOW_FINGERPRINT,
                     exc_type=OVERFLOW_TYPE,
                     message=overflow_message(self.max_error_groups, (row.count if row else 0) + folded.count),
                     stacktrace=(
@@ -379,8 +398,8 @@ class Store:
             )
             db.execute(
                 "INSERT INTO error_groups (fingerprint, exc_type, message, stacktrace, count, "
-                "first_seen_ns, last_seen_ns, services, environments, trace_ids) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "first_seen_ns, last_seen_ns, services, environments, trace_ids, exception_fingerprint) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     fp,
                     ev.exc_type,
@@ -392,6 +411,7 @@ class Store:
                     json.dumps(row.services),
                     json.dumps(row.environments),
                     json.dumps(row.trace_ids),
+                    ev.exception_fingerprint or fp,
                 ),
             )
             self._remember(fp, row)
@@ -495,6 +515,7 @@ class Store:
 def _group_dict(row: sqlite3.Row) -> dict[str, Any]:
     return {
         "fingerprint": row["fingerprint"],
+        "exception_fingerprint": row["exception_fingerprint"] or row["fingerprint"],
         "type": row["exc_type"],
         "message": row["message"],
         "stacktrace": row["stacktrace"],

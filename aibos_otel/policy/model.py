@@ -167,6 +167,23 @@ class Limits:
     active_alerts: int = DEFAULT_MAX_ACTIVE_ALERTS
 
 
+GROUP_BY_SERVICE = "service"
+GROUP_BY_FLEET = "fleet"
+GROUP_BY_CHOICES = (GROUP_BY_SERVICE, GROUP_BY_FLEET)
+
+
+@dataclass(frozen=True, slots=True)
+class Errors:
+    """How occurrences become error groups.
+
+    ``group_by: service`` (the default, as Sentry projects and Datadog Error Tracking do): the
+    same exception in two services is two groups, each with its own ``new-error-group`` alert.
+    ``fleet``: one group across services (one alert for the first service that raises it).
+    """
+
+    group_by: str = GROUP_BY_SERVICE
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     """A validated policy."""
@@ -179,6 +196,7 @@ class Policy:
     redaction: Mapping[str, Any]
     warnings: tuple[Issue, ...] = ()
     limits: Limits = field(default_factory=Limits)
+    errors: Errors = field(default_factory=Errors)
 
     def rule(self, name: str) -> Rule | None:
         """A rule by name."""
@@ -295,7 +313,7 @@ class _Validator:
         top = self.mapping(
             self.src.data,
             (),
-            {"version", "retention", "channels", "alerting", "rules", "redaction", "limits"},
+            {"version", "retention", "channels", "alerting", "rules", "redaction", "limits", "errors"},
         )
         version = top.get("version", 1)
         if version != 1:
@@ -307,8 +325,17 @@ class _Validator:
         rules = self.rules(top.get("rules"))
         redaction = self.mapping(top.get("redaction"), ("redaction",), {"profiles", "default_profile"})
         limits = self.limits(top.get("limits"))
+        errors = self.errors(top.get("errors"))
         warnings = tuple(i for i in self.src.issues if i.severity == "warning")
-        return Policy(origin, retention, channels, alerting, rules, redaction, warnings, limits)
+        return Policy(origin, retention, channels, alerting, rules, redaction, warnings, limits, errors)
+
+    def errors(self, value: Any) -> Errors:
+        body = self.mapping(value, ("errors",), {"group_by"})
+        group_by = body.get("group_by", GROUP_BY_SERVICE)
+        if group_by not in GROUP_BY_CHOICES:
+            self.issue(("errors", "group_by"), f"must be one of {', '.join(GROUP_BY_CHOICES)}")
+            group_by = GROUP_BY_SERVICE
+        return Errors(group_by=group_by)
 
     def limits(self, value: Any) -> Limits:
         body = self.mapping(value, ("limits",), set(LIMIT_FIELDS))

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
+from aibos_otel.fingerprint import group_fingerprint
 from aibos_otel.monitor.paging import MAX_LIMIT
 from aibos_otel.monitor.server import Monitor
 from aibos_otel.monitor.store import OVERFLOW_FINGERPRINT, ErrorEvent, Store
@@ -143,10 +144,10 @@ def test_past_the_cap_new_fingerprints_fold_into_one_overflow_group(small: Monit
     # the first 50 fingerprints made the cut, and keep counting; the overflow group rises
     grpc_export(small.grpc_port, failing_services(0, 1).SerializeToString())
     grpc_export(small.grpc_port, failing_services(500, 3).SerializeToString())
-    assert (store.error_group("fp-000000") or {})["count"] == 2
+    assert (store.error_group(group_fingerprint("fp-000000", "svc-000000")) or {})["count"] == 2
     overflow = store.error_group(OVERFLOW_FINGERPRINT) or {}
     assert overflow["count"] == 153 and "153 occurrence" in overflow["message"]
-    assert store.error_group("fp-000500") is None
+    assert store.error_group(group_fingerprint("fp-000500", "svc-000500")) is None
     assert store.error_group_count() == GROUPS_CAP + 1
     assert metric(small, "error_groups") == 153
     assert api(small, "/api/stats")[1]["error_groups"] == GROUPS_CAP + 1

@@ -18,6 +18,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from aibos_otel.fingerprint import group_fingerprint
 from aibos_otel.monitor.server import Monitor
 
 from .conftest import http_json
@@ -81,8 +82,10 @@ def test_sdk_fingerprint_attribute_is_used(monitor: Monitor) -> None:
     grpc_export(
         monitor.grpc_port, logs_request([record("boom", "error", attributes=attrs)]).SerializeToString()
     )
-    status, group = http_json(f"http://127.0.0.1:{monitor.api_port}/api/errors/{'f' * 32}")
-    assert status == 200 and group["type"] == "KeyError"
+    # the group's fingerprint is the sender's and the service's (errors.group_by: service)
+    group_id = group_fingerprint("f" * 32, "checkout")
+    status, group = http_json(f"http://127.0.0.1:{monitor.api_port}/api/errors/{group_id}")
+    assert status == 200 and group["type"] == "KeyError" and group["exception_fingerprint"] == "f" * 32
 
 
 def test_resolve_then_regression(monitor: Monitor) -> None:
@@ -259,10 +262,11 @@ def test_otel_sdk_exporter_grpc_and_http(monitor: Monitor) -> None:
             )
         finally:
             provider.shutdown()
-    # same type and message, no stack: one group seen from both services
-    (group,) = http_json(f"http://127.0.0.1:{monitor.api_port}/api/errors")[1]["errors"]
-    assert group["services"] == ["grpc-svc", "http-svc"]
-    assert group["type"] == "RuntimeError" and group["count"] == 2
+    # same type and message, no stack: one exception fingerprint, one group in each service
+    groups = http_json(f"http://127.0.0.1:{monitor.api_port}/api/errors")[1]["errors"]
+    assert sorted(g["services"] for g in groups) == [["grpc-svc"], ["http-svc"]]
+    assert len({g["exception_fingerprint"] for g in groups}) == 1
+    assert all(g["type"] == "RuntimeError" and g["count"] == 1 for g in groups)
 
 
 def test_api_changes_need_the_token_when_one_is_set(monitor_factory: object) -> None:
