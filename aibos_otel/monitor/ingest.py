@@ -68,6 +68,10 @@ class LogAlert:
 class RuleFeed(Protocol):
     """One rule's input for one label set (see ``aibos_otel.monitor.rules``)."""
 
+    presence_only: bool
+    """Only whether records arrived matters (``absent_over_time`` without line filters): the
+    ingest path offers it once per batch, at the batch's arrival, instead of once per record."""
+
     def offer(self, body: str, time_ns: int) -> None:
         """Offer one record of this label set to the rule."""
 
@@ -110,6 +114,9 @@ class _Plan:
 
     labels: dict[str, str]
     feeds: Sequence[RuleFeed]
+    """Rules that need every record (counts, rates, line filters)."""
+    presence: Sequence[RuleFeed]
+    """Rules that need one offer per batch (:attr:`RuleFeed.presence_only`)."""
     level: str
     is_error: bool
     warn_or_above: bool
@@ -180,6 +187,7 @@ class Ingestor:
         log_alerts: list[LogAlert] = []
         result = IngestResult()
         over_budget = 0
+        present: set[RuleFeed] = set()  # presence-only feeds this batch reached
         with self.lock:
             deadline = time.monotonic() + self.budget_seconds
             scans = scan_logs(request, raw, receive_ns, counts, use_native=self.native_scan)
@@ -208,6 +216,7 @@ class Ingestor:
                     if plan is None:
                         plan = plans[sev] = self._plan(base, LEVEL_BY_SEVERITY[sev])
                     by_service_level[(metric_service, plan.level)] += len(indices)
+                    present.update(plan.presence)
                     if plan.feeds or plan.is_error or scan.alerts is None:
                         worked += indices
                     elif sev >= _WARN and scan.exceptions is None:
@@ -237,6 +246,7 @@ class Ingestor:
                     if plan is None:
                         plan = self._plan(base, level_for(sev, lr.severity_text))
                         by_service_level[(metric_service, plan.level)] += 1
+                        present.update(plan.presence)
                     body: str | None = None
                     if plan.feeds:
                         body = any_text(lr.body)
@@ -283,6 +293,8 @@ class Ingestor:
                 self.metrics.count_over_budget(over_budget)
             changes = self.store.record_errors(_redact_samples(errors)) if errors else []
             self.metrics.add_batch(counts, receive_ns / 1e9)
+            for feed in present:
+                feed.offer("", receive_ns)
             if self.rules is not None:
                 self.rules.after_batch(receive_ns)
             if self.alerts is not None:
@@ -308,7 +320,14 @@ class Ingestor:
     def _plan(self, base: dict[str, str], level: str) -> _Plan:
         labels = dict(base, level=level)
         feeds = self.rules.feeds_for(labels) if self.rules else ()
-        return _Plan(labels, feeds, level, level in ("error", "fatal"), level in ("warn", "error", "fatal"))
+        return _Plan(
+            labels,
+            tuple(f for f in feeds if not f.presence_only),
+            tuple(f for f in feeds if f.presence_only),
+            level,
+            level in ("error", "fatal"),
+            level in ("warn", "error", "fatal"),
+        )
 
     def ingest_traces(self, request: ExportTraceServiceRequest) -> IngestResult:
         """Error spans feed error groups; other spans are only counted."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import random
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -198,3 +199,49 @@ def test_absent_over_time_of_a_regex_selector_has_no_labels() -> None:
     engine = _absent_engine('absent_over_time({service_name=~".+"}[5m])')
     engine.evaluate_all(0)
     assert engine.evaluate_all(5 * MINUTE)["silent"] == [Sample({}, 1.0)]
+
+
+def test_the_ingest_path_offers_a_presence_rule_once_per_batch_and_counts_still_see_every_record(
+    tmp_path: Path,
+) -> None:
+    """logs-silent (absent_over_time over every stream) must not put every record on the slow path,
+    and must still hear a batch; a count rule beside it still counts each record."""
+    from aibos_otel.monitor.ingest import Ingestor
+    from aibos_otel.monitor.metrics import DerivedMetrics
+    from aibos_otel.monitor.store import Store
+    from tests.monitor.otlp_builders import logs_request, record
+
+    rules = [
+        Rule(name=n, expr_text=e, expr=parse_rule(e))
+        for n, e in (
+            ("silent", 'absent_over_time({service_name=~".+"}[10m])'),
+            ("infos", 'sum(count_over_time({level="info"}[10m])) > 0'),
+        )
+    ]
+    engine = RuleEngine(rules, lambda *a: None)
+    now = [1_000 * MINUTE]
+    store = Store(tmp_path / "monitor.db")
+    try:
+        ingestor = Ingestor(store, DerivedMetrics(), engine, clock=lambda: now[0])
+        engine.evaluate_all(now[0])  # the monitor starts watching
+        (silent,) = [
+            f for f in engine.feeds_for({"service_name": "checkout", "level": "info"}) if f.presence_only
+        ]
+        offers = []
+        original = type(silent).offer
+        type(silent).offer = lambda self, body, t: (
+            offers.append(self.rule.rule.name),
+            original(self, body, t),
+        )[1]  # type: ignore[method-assign]
+        try:
+            now[0] += 5 * MINUTE
+            ingestor.ingest_logs(logs_request([record(f"r{i}", "info", time_ns=now[0]) for i in range(300)]))
+        finally:
+            type(silent).offer = original  # type: ignore[method-assign]
+        assert offers.count("silent") == 1 and offers.count("infos") == 300
+        # heard: not silent within a range of the batch; silent one range later
+        assert engine.evaluate_all(now[0] + 9 * MINUTE)["silent"] == []
+        assert engine.evaluate_all(now[0] + 9 * MINUTE)["infos"] == [Sample({}, 300.0)]
+        assert engine.evaluate_all(now[0] + 11 * MINUTE)["silent"] == [Sample({}, 1.0)]
+    finally:
+        store.close()
