@@ -25,7 +25,7 @@ def test_second_build_is_a_no_op_printing_the_cached_binary(otelcol_binary: Path
     elapsed = time.monotonic() - started
     assert proc.stdout.strip().splitlines() == [str(otelcol_binary)]
     assert proc.stderr == ""  # nothing installed, generated or compiled
-    assert elapsed < 5
+    assert elapsed < 30  # a rebuild takes minutes; the slack is for a busy machine
     # The binary lives outside the repository, in a directory named after the manifest's hash.
     repo = BUILD_SCRIPT.parents[1]
     assert repo not in otelcol_binary.parents

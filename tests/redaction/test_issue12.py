@@ -165,7 +165,7 @@ def test_custom_detectors_run_on_re2_and_unsafe_patterns_are_refused() -> None:
     hostile = "a" * 40 + "!"
     started = time.perf_counter()
     assert redactor.redact_text(hostile) == hostile
-    assert time.perf_counter() - started < 0.5  # backtracking re would take minutes
+    assert time.perf_counter() - started < 10  # backtracking re would take days (2**40 steps)
     assert redactor.redact_text("badge EMP-123456 ok") == "badge EMP-[REDACTED:employee-id] ok"
     lookaround = Detector(id="bad", category="secrets", pattern=r"(?<=x)\d+", description="d")
     with pytest.raises(UnsafePatternError, match="custom redaction detector 'bad'"):
