@@ -54,6 +54,8 @@ class AibosDistro(BaseDistro):  # type: ignore[misc]
         # Runs before any configurator is loaded: the only moment this choice can be made.
         os.environ.setdefault("OTEL_PYTHON_CONFIGURATOR", NAME)
         settings = _resolved = resolve()
+        if settings.disabled:
+            return  # the rollback switch: the configurator below does nothing either
         if settings.endpoint is None:
             # Development without a collector: keep spans (log correlation needs their ids) but
             # do not let the stock exporters retry against a localhost collector that is not there.
@@ -88,6 +90,12 @@ class AibosConfigurator(_OTelSDKConfigurator):
             attributes["telemetry.auto.version"] = str(version)
         # The distro's settings when it ran (the usual case): resolved once, handed on.
         settings = _resolved if _resolved is not None else resolve()
+        if settings.disabled:
+            # Switched off (AIBOS_SDK_DISABLED / OTEL_SDK_DISABLED): no logs bridge and no stock
+            # trace/metric SDK either, so no span leaves the process unredacted; the
+            # instrumentations still load against OpenTelemetry's no-op API.
+            start(settings)
+            return
         settings = dataclasses.replace(settings, resource_attributes=attributes)
         # setup() first: its LoggerProvider becomes the global one (OTel allows setting it once),
         # so instrumentations that log through the OTel logs API reach the aibos pipeline too.

@@ -1,6 +1,6 @@
 """Per-call cost of a log call through the aibos pipeline, against named baselines, in one run.
 
-    .venv/bin/python benchmarks/sdk_overhead.py [--calls 50000] [--runs 3]
+    .venv/bin/python benchmarks/sdk_overhead.py [--calls 50000] [--runs 3] [--baseline REV]
 
 The call measured in every configuration:
 
@@ -18,6 +18,11 @@ Configurations (each run in a fresh subprocess; runs interleaved round-robin; me
   aibos-spans     the same with the exporter wrapped in aibos_otel.sdk.spans.RedactingSpanExporter
                   (the default profiles, as setup() and the distro build it); its ratio is against otel-spans
 
+  aibos@REV, aibos+redact@REV   with --baseline REV: the two aibos log configurations run on the
+                  tree of git revision REV (extracted with git archive into a temporary directory),
+                  interleaved with this checkout's in the same run; "vs REV" is this checkout's ratio
+                  to it (so "did this change make a log call dearer?" is answered in one run)
+
 Target (issue 2/3): aibos <= 1.3x otel-plain; aibos+redact <= 1.3x otel-plain.
 
 Two figures per run: wall time per call on the logging thread, and CPU time per call of the
@@ -28,10 +33,12 @@ a final flush). CPU time is the steadier of the two on a shared machine; the rat
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import textwrap
 from pathlib import Path
@@ -132,6 +139,17 @@ def _available(config: str) -> bool:
     return True
 
 
+def _extract(revision: str, into: Path) -> None:
+    """Write the tree of ``revision`` into ``into`` (git archive: no worktree to clean up)."""
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "--format=tar", revision, "aibos_otel"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -139,34 +157,54 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=50_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument(
+        "--baseline", metavar="REV", help="also run the aibos log configurations on git revision REV"
+    )
     args = parser.parse_args()
     configs = [c for c in CONFIGS if _available(c)]
+    if args.baseline:
+        configs += [f"{c}@{args.baseline}" for c in ("aibos", "aibos+redact") if c in configs]
     results: dict[str, list[float]] = {c: [] for c in configs}
     cpu: dict[str, list[float]] = {c: [] for c in configs}
     with tempfile.TemporaryDirectory() as workdir:
+        baseline_tree = Path(workdir) / "baseline"
+        if args.baseline:
+            _extract(args.baseline, baseline_tree)
         for _ in range(args.runs):
             for config in configs:
+                name, _, revision = config.partition("@")
+                # PYTHONPATH: measure this checkout (or the baseline's tree), not whatever aibos_otel
+                # the venv has installed
+                tree = baseline_tree if revision else REPO
                 out = subprocess.run(
-                    [sys.executable, "-c", _CHILD, config, str(args.calls)],
+                    [sys.executable, "-c", _CHILD, name, str(args.calls)],
                     check=True,
                     capture_output=True,
                     text=True,
                     cwd=workdir,
-                    # PYTHONPATH: measure this checkout, not whatever aibos_otel the venv has installed
-                    env={"AIBOS_METRICS_INTERVAL": "3600", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
+                    env={"AIBOS_METRICS_INTERVAL": "3600", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(tree)},
                 )
                 measured = json.loads(out.stdout.strip().splitlines()[-1])
                 results[config].append(measured["us_per_call"])
                 cpu[config].append(measured["cpu_us_per_call"])
     print(f"{args.calls} calls per run, {args.runs} runs per configuration, medians")
-    print(f"{'configuration':<14} {'wall us/call':>12} {'vs plain':>9} {'CPU us/call':>12} {'vs plain':>9}")
+    width = max(14, *(len(c) for c in configs))
+    versus = f"vs {args.baseline}" if args.baseline else ""
+    print(
+        f"{'configuration':<{width}} {'wall us/call':>12} {'vs plain':>9} {'CPU us/call':>12} {'vs plain':>9}"
+        + (f" {versus:>12}" if versus else "")
+    )
     for config in configs:
         baseline = "otel-spans" if config in SPAN_CONFIGS else "otel-plain"  # spans against plain spans
         base = statistics.median(cpu[baseline])
         wall_base = statistics.median(results[baseline])
         wall = statistics.median(results[config])
         used = statistics.median(cpu[config])
-        print(f"{config:<14} {wall:>12.2f} {wall / wall_base:>8.2f}x {used:>12.2f} {used / base:>8.2f}x")
+        line = f"{config:<{width}} {wall:>12.2f} {wall / wall_base:>8.2f}x {used:>12.2f} {used / base:>8.2f}x"
+        theirs = f"{config}@{args.baseline}"
+        if args.baseline and theirs in cpu:
+            line += f" {used / statistics.median(cpu[theirs]):>11.2f}x"  # CPU, this checkout / REV
+        print(line)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"wall_us": results, "cpu_us": cpu}, fh, indent=2)

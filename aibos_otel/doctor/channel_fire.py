@@ -27,7 +27,7 @@ def test_notification_alert(channel: str, now_ns: int | None = None) -> dict[str
         },
         "annotations": {
             "summary": f"TEST notification from aibos-otel to channel {channel}: no action needed",
-            "description": "Sent by `aibos-otel alerts test` or `aibos-otel doctor --test-channels`.",
+            "description": "Sent by `aibos-otel alerts-test` or `aibos-otel doctor --test-channels`.",
         },
         "fired_at_ns": now,
         "active_at_ns": now,

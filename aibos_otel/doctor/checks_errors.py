@@ -36,7 +36,7 @@ def check_monitor_api(targets: Targets) -> Check:
             "monitor api",
             Status.FAIL,
             f"/api/stats answered HTTP {answer.status}",
-            "pass --monitor-token when the monitor requires one",
+            "set AIBOS_MONITOR_TOKEN to the monitor's API token when it requires one",
         )
     return Check(
         AREA, "monitor api", Status.PASS, f"{escape(stats.get('error_groups', '?'))} error groups tracked"

@@ -151,6 +151,6 @@ def check_backup_age(policy: Policy, backup: Path) -> Check:
             "backup age",
             Status.FAIL,
             evidence,
-            "run `aibos-otel retention run` on a schedule (docs/compliance.md)",
+            "run `aibos-otel retention enforce` on a schedule (docs/compliance.md)",
         )
     return Check(AREA, "backup age", Status.PASS, evidence)

@@ -26,6 +26,18 @@ def check_service(env: Mapping[str, str]) -> list[Check]:
         settings = resolve(environ=env)
     except (SettingsError, ValueError) as exc:
         return [Check(AREA, "settings", Status.FAIL, escape(exc), "fix the variable named above")]
+    if settings.disabled:
+        return [
+            Check(
+                AREA,
+                "settings",
+                Status.FAIL if settings.environment == "production" else Status.WARN,
+                "the SDK is switched off (AIBOS_SDK_DISABLED or OTEL_SDK_DISABLED): plain stdlib logging, "
+                "nothing is redacted or exported",
+                "unset AIBOS_SDK_DISABLED and OTEL_SDK_DISABLED when the rollback is over "
+                "(docs/operations.md)",
+            )
+        ]
     checks = [
         Check(
             AREA,
@@ -50,7 +62,7 @@ def _endpoint(settings: Settings) -> Check:
         AREA,
         "otlp endpoint",
         status,
-        "no OTLP endpoint: records go to the console only",
+        "no OTLP endpoint: records go only to the console (when on) and the file backup (when on)",
         "set OTEL_EXPORTER_OTLP_ENDPOINT to the node's agent (e.g. http://127.0.0.1:4317)",
     )
 

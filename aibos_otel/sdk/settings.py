@@ -86,6 +86,7 @@ class Settings:
     spool_max_bytes: int = 256 * 1024 * 1024
     spool_retry_interval: float = 5.0
     summary_interval: float = 60.0
+    disabled: bool = False
 
     @property
     def logs_endpoint(self) -> str | None:
@@ -572,6 +573,17 @@ SETTINGS: tuple[Setting, ...] = (
         _number,
         (60.0, "60 s"),
         "how often a summary of dropped records is logged",
+    ),
+    # The rollback switch (docs/operations.md): OTEL_SDK_DISABLED already turns OpenTelemetry's
+    # providers into no-ops, so a bridge installed under it would send every record into the void.
+    Setting(
+        "disabled",
+        None,
+        ("AIBOS_SDK_DISABLED", "OTEL_SDK_DISABLED"),
+        _parse_bool,
+        _constant(False),
+        "off",
+        "true: setup() and the distro change nothing (plain stdlib logging, nothing exported)",
     ),
 )
 """The settings table, in resolution order."""

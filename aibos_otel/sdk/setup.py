@@ -253,6 +253,9 @@ def start(
     with STATE.lock:
         if STATE.active is not None:
             STATE.active.shutdown()
+        if settings.disabled:
+            STATE.active = handle = _inert(settings)
+            return handle
         handle = _build(settings, metric_readers=metric_readers, extra_processors=extra_processors)
         STATE.active = handle
         _install_bridges(handle)
@@ -359,6 +362,30 @@ def _build(
 
         handle.span_redaction = SpanRedaction(redaction.record)  # type: ignore[arg-type]
     return handle
+
+
+def _inert(settings: Settings) -> Handle:
+    """The handle of a switched-off SDK (``AIBOS_SDK_DISABLED`` / ``OTEL_SDK_DISABLED``).
+
+    It touches no logger, hook, signal or global provider, starts no thread and exports nothing,
+    so logging stays exactly as the service configured it without ``setup()``; its methods work
+    (a flush succeeds at once) so that code written for a live handle runs unchanged.
+    """
+    _internal.debug(
+        "aibos: the SDK is switched off (AIBOS_SDK_DISABLED/OTEL_SDK_DISABLED); setup() did nothing"
+    )
+    metrics = SelfMetrics()
+    logger_provider = LoggerProvider(resource=Resource.get_empty(), shutdown_on_exit=False)
+    return Handle(
+        settings,
+        logger_provider=logger_provider,
+        meter_provider=MeterProvider(shutdown_on_exit=False),
+        pipeline=PipelineProcessor([], metrics=metrics),
+        deliveries=(),
+        handler=OTelBridgeHandler(logger_provider, metrics=metrics),
+        metrics=metrics,
+        attached_to=None,
+    )
 
 
 def _attach(handler: OTelBridgeHandler, settings: Settings) -> logging.Logger | None:
