@@ -95,11 +95,14 @@ def _call_path(frames: list[tuple[str, str]]) -> list[str]:
     return path
 
 
+@functools.lru_cache(maxsize=4096)
 def fingerprint(exc_type: str, stacktrace: str, message: str) -> str:
     """Return a 32-hex-digit fingerprint that groups occurrences of the same bug.
 
     ``exc_type`` is the exception's type name (qualified or not), ``stacktrace`` the text of
     ``traceback.format_exception`` (may be empty), ``message`` the exception message.
+    Memoised: the same error tends to repeat, and parsing its stack each time is the costliest
+    step of handling an error record (in the SDK and in the monitor alike).
     """
     outer_type = exc_type.rsplit(".", 1)[-1] if exc_type else ""
     parts: list[str] = []

@@ -218,7 +218,17 @@ def run(rate: float, duration: float, services: int, workdir: Path) -> dict[str,
         datadog_in.hook(datadog)
         monitor.start()
         gateway = Collector(
-            binary, CONFIG_DIR / "gateway.yaml", workdir, gateway_env(loki, datadog, monitor.grpc), "gateway"
+            binary,
+            CONFIG_DIR / "gateway.yaml",
+            workdir,
+            {
+                **gateway_env(loki, datadog, monitor.grpc),
+                # room for the whole run (~0.6 KB per record in OTLP JSON, x2 for headroom): the
+                # default cap would rotate the oldest records of a long run away, by design
+                "AIBOS_BACKUP_MAX_MEGABYTES": "100",
+                "AIBOS_BACKUP_MAX_BACKUPS": str(max(10, int(rate * duration * 1.2 / 1e5) + 1)),
+            },
+            "gateway",
         )
         agent = Collector(
             binary,

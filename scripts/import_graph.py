@@ -48,6 +48,72 @@ def graph() -> dict[str, set[str]]:
     return edges
 
 
+def _module_name(path: Path) -> str:
+    return ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__")
+
+
+def module_graph() -> dict[str, set[str]]:
+    """Module -> the aibos_otel modules it imports (any import statement, lazy ones included).
+
+    ``from package import name`` is an import of the submodule when ``name`` is one, else of the
+    package. An import of a module's own enclosing package is left out: Python runs every
+    enclosing ``__init__`` before any submodule anyway, so it is no choice the module made.
+    """
+    modules = {_module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
+    edges: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        targets = edges.setdefault(module, set())
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            found: list[str] = []
+            if isinstance(node, ast.Import):
+                found = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*parts, base] if base else parts)
+                for alias in node.names:
+                    submodule = f"{base}.{alias.name}"
+                    found.append(submodule if submodule in modules else base)
+            for target in found:
+                if target in modules and target != module and not module.startswith(target + "."):
+                    targets.add(target)
+    return edges
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """The import circles of ``edges``: each strongly connected set of two or more modules."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:  # Tarjan's algorithm
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in sorted(edges.get(node, ())):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(edges):
+        if node not in index:
+            visit(node)
+    return found
+
+
 def main() -> int:
     edges = graph()
     if "--json" in sys.argv:

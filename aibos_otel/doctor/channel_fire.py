@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from aibos_otel.monitor.notifiers import make_sender
-from aibos_otel.monitor.outbox import DeliveryError, OutboxItem
+from aibos_otel.monitor.notify.notifiers import make_sender
+from aibos_otel.monitor.notify.outbox import DeliveryError, OutboxItem
 from aibos_otel.policy.model import Channel
 
 TEST_RULE = "aibos-test-notification"

@@ -241,7 +241,7 @@ def list_alerts(args: argparse.Namespace) -> int:
 
 
 def _scan_description(monitor: Monitor) -> str:
-    from aibos_otel.monitor.scan import native_available
+    from aibos_otel.monitor.receive.scan import native_available
 
     if not monitor.settings.native_scan:
         return "pure-Python scan (AIBOS_MONITOR_NATIVE_SCAN=0)"

@@ -12,7 +12,8 @@ import bisect
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
@@ -196,84 +197,88 @@ class DerivedMetrics(Collector):
     def _collect(self) -> Iterator[Metric]:
         now = int(time.time())
         with self._lock:
-            records = CounterMetricFamily(
-                "aibos_monitor_log_records", "Log records received.", labels=["service_name", "level"]
+            yield _counter(
+                "aibos_monitor_log_records", "Log records received.", ["service_name", "level"], self._records
             )
-            for (service, level), n in sorted(self._records.items()):
-                records.add_metric([service, level], n)
-            yield records
-            throughput = GaugeMetricFamily(
-                "aibos_monitor_throughput_records_per_second",
-                f"Records per second over the last {RATE_WINDOW_S} s.",
-                labels=["service_name"],
+            yield from self._rate_gauges(now)
+            yield self._latency_histogram()
+            yield _counter(
+                "aibos_monitor_notifications",
+                "Notification attempts.",
+                ["channel", "outcome"],
+                self._notifications,
             )
-            error_rate = GaugeMetricFamily(
-                "aibos_monitor_error_ratio",
-                f"Share of error and fatal records over the last {RATE_WINDOW_S} s.",
-                labels=["service_name"],
-            )
-            for service, ring in sorted(self._per_second_service.items()):
-                rate, ratio = _rates(ring, now)
-                throughput.add_metric([service], rate)
-                error_rate.add_metric([service], ratio)
-            yield throughput
-            yield error_rate
-            buckets: list[tuple[str, float]] = []
-            running = 0
-            for bound, n in zip((*LATENCY_BUCKETS, float("inf")), self._latency_buckets, strict=True):
-                running += n
-                buckets.append(("+Inf" if bound == float("inf") else repr(float(bound)), running))
-            latency = HistogramMetricFamily(
-                "aibos_monitor_pipeline_latency_seconds",
-                "Receive time minus record timestamp.",
-                buckets=buckets,
-                sum_value=self._latency_sum_ns / 1e9,
-            )
-            yield latency
-            notes = CounterMetricFamily(
-                "aibos_monitor_notifications", "Notification attempts.", labels=["channel", "outcome"]
-            )
-            for (channel, outcome), n in sorted(self._notifications.items()):
-                notes.add_metric([channel, outcome], n)
-            yield notes
-            errors = CounterMetricFamily(
+            yield _counter(
                 "aibos_monitor_receiver_errors",
                 "Refused OTLP and API requests.",
-                labels=["transport", "reason"],
+                ["transport", "reason"],
+                self._receiver_errors,
             )
-            for (transport, reason), n in sorted(self._receiver_errors.items()):
-                errors.add_metric([transport, reason], n)
-            yield errors
-            requests = CounterMetricFamily(
+            yield _counter(
                 "aibos_monitor_export_requests",
                 "Accepted OTLP export requests.",
-                labels=["transport", "signal"],
+                ["transport", "signal"],
+                self._requests,
             )
-            for (transport, signal), n in sorted(self._requests.items()):
-                requests.add_metric([transport, signal], n)
-            yield requests
-            items = CounterMetricFamily(
-                "aibos_monitor_items", "Spans and metric data points received.", labels=["signal"]
+            yield _counter(
+                "aibos_monitor_items",
+                "Spans and metric data points received.",
+                ["signal"],
+                {(signal,): n for signal, n in self._other_items.items()},
             )
-            for signal, n in sorted(self._other_items.items()):
-                items.add_metric([signal], n)
-            yield items
             yield CounterMetricFamily(
                 "aibos_monitor_records_over_budget",
                 "Records counted but not evaluated: their batch ran past the ingest time budget.",
                 value=self._over_budget,
             )
-            overflow = CounterMetricFamily(
+            yield _counter(
                 "aibos_monitor_cap_overflow",
                 "Past a policy limit: occurrences folded into the overflow error group (error_groups), "
                 "alert series folded into AlertCapReached (active_alerts).",
-                labels=["cap"],
+                ["cap"],
+                {(cap,): self._overflow.get(cap, 0) for cap in ("error_groups", "active_alerts")},
             )
-            for cap in ("error_groups", "active_alerts"):
-                overflow.add_metric([cap], self._overflow.get(cap, 0))
-            yield overflow
             for name, value in sorted(self.gauges.items()):
                 yield GaugeMetricFamily(f"aibos_monitor_{name}", name.replace("_", " ") + ".", value=value)
+
+    def _rate_gauges(self, now: int) -> Iterator[Metric]:
+        throughput = GaugeMetricFamily(
+            "aibos_monitor_throughput_records_per_second",
+            f"Records per second over the last {RATE_WINDOW_S} s.",
+            labels=["service_name"],
+        )
+        error_rate = GaugeMetricFamily(
+            "aibos_monitor_error_ratio",
+            f"Share of error and fatal records over the last {RATE_WINDOW_S} s.",
+            labels=["service_name"],
+        )
+        for service, ring in sorted(self._per_second_service.items()):
+            rate, ratio = _rates(ring, now)
+            throughput.add_metric([service], rate)
+            error_rate.add_metric([service], ratio)
+        yield throughput
+        yield error_rate
+
+    def _latency_histogram(self) -> Metric:
+        buckets: list[tuple[str, float]] = []
+        running = 0
+        for bound, n in zip((*LATENCY_BUCKETS, float("inf")), self._latency_buckets, strict=True):
+            running += n
+            buckets.append(("+Inf" if bound == float("inf") else repr(float(bound)), running))
+        return HistogramMetricFamily(
+            "aibos_monitor_pipeline_latency_seconds",
+            "Receive time minus record timestamp.",
+            buckets=buckets,
+            sum_value=self._latency_sum_ns / 1e9,
+        )
+
+
+def _counter(name: str, documentation: str, labels: list[str], counts: Mapping[Any, int]) -> Metric:
+    """A labelled counter family from ``{label values (a tuple of str): count}``, in label order."""
+    family = CounterMetricFamily(name, documentation, labels=labels)
+    for values, n in sorted(counts.items()):
+        family.add_metric(list(values), n)
+    return family
 
 
 def _bump(ring: deque[list[int]], second: int, total: int, errors: int) -> None:

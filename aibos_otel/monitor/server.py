@@ -1,4 +1,7 @@
-"""The monitor process: store, ingestor, receivers, rule engine, alerts, notifiers and API, wired."""
+"""The monitor process: store, ingestor, receivers, rule engine, alerts, notifiers and API, wired.
+
+Wiring only: what each part does lives in its module; the API's routes are ``api.ROUTES``.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +9,21 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 from prometheus_client.registry import CollectorRegistry
 
 from aibos_otel.monitor import redact
 from aibos_otel.monitor.access import check_listen_address
-from aibos_otel.monitor.alerts import AlertManager, SilenceLimitError, load_alerts
-from aibos_otel.monitor.api import ApiError, make_api_server
+from aibos_otel.monitor.evaluate.alerts import AlertManager
+from aibos_otel.monitor.evaluate.rules import RuleEngine
 from aibos_otel.monitor.httpserver import Server
-from aibos_otel.monitor.ingest import Ingestor
 from aibos_otel.monitor.metrics import DerivedMetrics
-from aibos_otel.monitor.notifiers import make_sender
-from aibos_otel.monitor.outbox import Dispatcher, Outbox
-from aibos_otel.monitor.paging import PageError, decode_cursor, encode_cursor, parse_limit
-from aibos_otel.monitor.receiver_grpc import GrpcReceiver
-from aibos_otel.monitor.receiver_http import make_http_receiver
-from aibos_otel.monitor.rules import RuleEngine
+from aibos_otel.monitor.notify.notifiers import make_sender
+from aibos_otel.monitor.notify.outbox import Dispatcher, Outbox
+from aibos_otel.monitor.receive.ingest import Ingestor
+from aibos_otel.monitor.receive.otlp_grpc import GrpcReceiver
+from aibos_otel.monitor.receive.otlp_http import make_http_receiver
+from aibos_otel.monitor.serve.api import make_api_server
 from aibos_otel.monitor.settings import MonitorSettings
 from aibos_otel.monitor.store import Store
 from aibos_otel.policy.model import GROUP_BY_SERVICE, Policy, load_policy
@@ -105,7 +106,7 @@ class Monitor:
         if self._api:
             self._api.start("api")
         if s.metrics_otlp_endpoint:
-            from aibos_otel.monitor.metrics_otlp import start_push
+            from aibos_otel.monitor.serve.metrics_otlp import start_push
 
             self._stop_push = start_push(self.metrics, s.metrics_otlp_endpoint, s.metrics_otlp_interval)
         self._ticker = threading.Thread(target=self._tick_loop, name="monitor-tick", daemon=True)
@@ -135,69 +136,6 @@ class Monitor:
     def refresh_gauges(self) -> None:
         """Update gauges that are read from state at scrape time."""
         self.metrics.set_gauge("error_groups", self.store.error_group_count())
-
-    def alerts_api(
-        self, method: str, parts: list[str], query: dict[str, str], body: Callable[[], Any] | None
-    ) -> tuple[int, Any] | None:
-        """Alert, rule and silence routes; ``None`` when the route is not one of them."""
-        now = time.time_ns()
-        if parts == ["alerts"] and method == "GET":
-            try:
-                limit, before = parse_limit(query), decode_cursor("alerts", query)
-            except PageError as exc:
-                raise ApiError(400, str(exc)) from None
-            if query.get("state") == "all":
-                found = load_alerts(self.store, include_resolved=True, limit=limit + 1, before=before)
-                page, more = [a.public() for a in found[:limit]], len(found) > limit
-            else:
-                page, more = self.alerts.page(limit, before)
-            last = page[-1] if more else None
-            return 200, {
-                "alerts": page,
-                "next_cursor": None
-                if last is None
-                else encode_cursor("alerts", last["active_at_ns"], last["id"]),
-            }
-        if parts == ["rules"] and method == "GET":
-            active = self.alerts.snapshot()
-            rules = []
-            for rule in self.policy.rules:
-                mine = [a for a in active if a.rule == rule.name]
-                state = next(
-                    (s for s in ("firing", "pending") if any(a.state == s for a in mine)), "inactive"
-                )
-                rules.append(
-                    {
-                        "name": rule.name,
-                        "expr": rule.expr_text,
-                        "for_ns": rule.for_ns,
-                        "labels": dict(rule.labels),
-                        "annotations": dict(rule.annotations),
-                        "channels": list(rule.channels or ()),
-                        "enabled": rule.enabled,
-                        "state": state,
-                        "active": len(mine),
-                    }
-                )
-            return 200, {"rules": rules, "policy": self.policy.origin}
-        if parts == ["silences"] and method == "GET":
-            return 200, {"silences": [s.public(now) for s in self.alerts.silences]}
-        if parts == ["silences"] and method == "POST" and body is not None:
-            spec = body()
-            if not isinstance(spec, dict):
-                raise ApiError(400, "a silence is a JSON object")
-            try:
-                silence = self.alerts.add_silence(spec, now)
-            except SilenceLimitError as exc:
-                raise ApiError(429, str(exc)) from None
-            except ValueError as exc:
-                raise ApiError(400, str(exc)) from None
-            return 200, silence.public(now)
-        if len(parts) == 2 and parts[0] == "silences" and method == "DELETE":
-            if not self.alerts.expire_silence(parts[1], now):
-                raise ApiError(404, f"no silence {parts[1]}")
-            return 200, {"id": parts[1], "status": "expired"}
-        return None
 
     def addresses(self) -> dict[str, str]:
         """Where each listener is, for printing."""

@@ -15,13 +15,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from aibos_otel.alerting import SEVERITIES
 from aibos_otel.levels import ALL_LEVELS, LEVELS
 from aibos_otel.policy.logql import LogQLError, RuleExpr, parse_duration, parse_rule
 from aibos_otel.policy.templates import template_errors
 from aibos_otel.policy.yamlsource import Issue, Source, dotted, load, read_bounded
 from aibos_otel.saferegex import SafePattern, UnsafePatternError, compile_external
 
-SEVERITIES = ("critical", "error", "warning", "info")
 IMMEDIATE = "immediate"
 
 

@@ -6,6 +6,7 @@ detect-secrets encode); every detector carries its own positive and negative exa
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from aibos_otel.redaction import validators as v
@@ -80,6 +81,30 @@ def _prefixed(  # noqa: PLR0917
 
 
 F = fake
+
+
+@functools.lru_cache(maxsize=1)
+def _vendor_prefixes() -> tuple[str, ...]:
+    """Literal prefixes (keywords of 4+ characters ending in a separator) of the vendor
+    token detectors, e.g. ``glptt-``, ``sk-proj-``, ``gr1348941``."""
+    return (
+        *(
+            keyword
+            for detector in SECRET_DETECTORS
+            if detector.group != "generic"
+            for keyword in detector.keywords
+            if len(keyword) >= 4 and (keyword[-1] in "-_." or (keyword.isalnum() and len(keyword) >= 6))
+        ),
+        "sk-",
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def high_entropy_token(value: str) -> bool:
+    """Validator of the ``high-entropy-token`` detector: a random-looking token that is not the
+    shape of a vendor detector of this catalogue (:func:`validators.random_token`)."""
+    return v.random_token(value, _vendor_prefixes())
+
 
 SECRET_DETECTORS: tuple[Detector, ...] = (
     # ------------------------------------------------------------------ cloud
@@ -1762,7 +1787,7 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
             "/usr/local/lib/python3.11/site-packages/opentelemetry/sdk/_logs/__init__.py",
             "golang.org/x/net v0.23.0 h1:7EYJ93RZ9vYSZAIb2x3lnuvqO5zneoD6IvWjuhfxjTs=",
         ),
-        validator=v.high_entropy_token,
+        validator=high_entropy_token,
         priority=10,
     ),
     _d(

@@ -598,35 +598,21 @@ _PUBLIC_BLOB_PREFIXES = (
 )  # fmt: skip
 
 
-@functools.lru_cache(maxsize=1)
-def _vendor_prefixes() -> tuple[str, ...]:
-    """Literal prefixes (keywords of 4+ characters ending in a separator) of the vendor
-    token detectors, e.g. ``glptt-``, ``sk-proj-``, ``gr1348941``."""
-    from aibos_otel.redaction.catalogue_secrets import SECRET_DETECTORS
+def random_token(value: str, vendor_prefixes: tuple[str, ...]) -> bool:
+    """A long token with no name in front of it that looks random: letters and digits, not a hex
+    digest (commit ids, content hashes and trace ids are common and harmless in logs), not words,
+    not a known public blob, not a vendor's shape (``vendor_prefixes``: its own detector decides,
+    a wrong length is a near miss), and at least 4 bits of entropy per character.
 
-    return (
-        *(
-            keyword
-            for detector in SECRET_DETECTORS
-            if detector.group != "generic"
-            for keyword in detector.keywords
-            if len(keyword) >= 4 and (keyword[-1] in "-_." or (keyword.isalnum() and len(keyword) >= 6))
-        ),
-        "sk-",
-    )
-
-
-@functools.lru_cache(maxsize=4096)
-def high_entropy_token(value: str) -> bool:
-    """Validator for long tokens with no name or prefix: letters and digits, not a hex digest
-    (commit ids, content hashes and trace ids are common and harmless in logs), not words,
-    and at least 4 bits of entropy per character."""
+    The catalogue passes the prefixes of its vendor detectors (``catalogue_secrets``), so this
+    module need not import the catalogue it serves.
+    """
     if len(value) < 44 or _HEX_ONLY.fullmatch(value) or is_placeholder(value):
         return False
     if value.startswith(_PUBLIC_BLOB_PREFIXES):
         return False  # SSH public keys, subresource-integrity hashes, base64 images and archives
-    if value.lower().startswith(_vendor_prefixes()):
-        return False  # a vendor's shape: its own detector decides (a wrong length is a near miss)
+    if value.lower().startswith(vendor_prefixes):
+        return False
     if not any(c.isdigit() for c in value) or not any(c.isalpha() for c in value):
         return False
     if _looks_like_words(value):

@@ -12,11 +12,19 @@ import re
 from collections.abc import MutableMapping
 from typing import Any
 
-ALERT_SEVERITIES = ("info", "warning", "error", "critical")
-ESCALATIONS = ("immediate", "standard", "none")
-_DURATION = re.compile(r"^\d+(ms|s|m|h)$")
+from aibos_otel.alerting import (
+    DEFAULT_SEVERITY,
+    ESCALATION_DURATION,
+    ESCALATIONS,
+    INVALID_KEY,
+    KEYS,
+    SEVERITIES,
+)
+
+# The names this module has always exported; the contract itself is aibos_otel.alerting.
+ALERT_SEVERITIES = SEVERITIES
+ALERT_KEYS = KEYS
 _CHANNEL = re.compile(r"^[a-z][a-z0-9_-]*$")
-ALERT_KEYS = ("alert.severity", "alert.channels", "alert.escalation")
 
 
 class AlertAnnotationError(ValueError):
@@ -36,12 +44,12 @@ def find_problems(attributes: MutableMapping[str, Any]) -> list[str]:
             problems.append(f"alert.channels {channels!r} must be a list of channel names")
     escalation = attributes.get("alert.escalation")
     if escalation is not None and not (
-        escalation in ESCALATIONS or (isinstance(escalation, str) and _DURATION.match(escalation))
+        escalation in ESCALATIONS or (isinstance(escalation, str) and ESCALATION_DURATION.match(escalation))
     ):
         problems.append(
             f"alert.escalation {escalation!r} must be one of {', '.join(ESCALATIONS)} or a duration like '5m'"
         )
-    unknown = [k for k in attributes if k.startswith("alert.") and k not in (*ALERT_KEYS, "alert.invalid")]
+    unknown = [k for k in attributes if k.startswith("alert.") and k not in (*ALERT_KEYS, INVALID_KEY)]
     if unknown:
         problems.append(f"unknown alert keys {sorted(unknown)}; known: severity, channels, escalation")
     return problems
@@ -56,12 +64,12 @@ def annotate(attributes: MutableMapping[str, Any], *, strict: bool) -> bool:
     if isinstance(attributes.get("alert.channels"), str):
         attributes["alert.channels"] = (attributes["alert.channels"],)
     if not problems:
-        attributes.setdefault("alert.severity", "warning")
+        attributes.setdefault("alert.severity", DEFAULT_SEVERITY)
         return False
     message = "; ".join(problems)
     if strict:
         raise AlertAnnotationError(message)
     if attributes.get("alert.severity") not in ALERT_SEVERITIES:
-        attributes["alert.severity"] = "warning"
-    attributes["alert.invalid"] = message
+        attributes["alert.severity"] = DEFAULT_SEVERITY
+    attributes[INVALID_KEY] = message
     return True

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, cast
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadableLogRecord, ReadWriteLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
-from aibos_otel.sdk.alerts import ALERT_KEYS
+from aibos_otel.alerting import KEYS as ALERT_KEYS
 from aibos_otel.sdk.levels import SEVERITY_CLASSES, severity_class
 from aibos_otel.sdk.self_metrics import SelfMetrics
 

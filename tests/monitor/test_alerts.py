@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from aibos_otel.monitor.alerts import AlertManager
-from aibos_otel.monitor.ingest import LogAlert
+from aibos_otel.monitor.evaluate.alerts import AlertManager
+from aibos_otel.monitor.evaluate.rules import RuleEngine
 from aibos_otel.monitor.metrics import DerivedMetrics
-from aibos_otel.monitor.outbox import Outbox
-from aibos_otel.monitor.rules import RuleEngine
+from aibos_otel.monitor.notify.outbox import Outbox
+from aibos_otel.monitor.receive.ingest import LogAlert
 from aibos_otel.monitor.store import GroupChange, Store
 from aibos_otel.policy.model import parse_policy
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 
-from aibos_otel.monitor.ingest import Ingestor
 from aibos_otel.monitor.metrics import DerivedMetrics
+from aibos_otel.monitor.receive.ingest import Ingestor
 from aibos_otel.monitor.settings import MonitorSettings
 from aibos_otel.monitor.store import Store
 from tests.support.processes import aibos_up_argv

@@ -21,7 +21,7 @@ import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
 from aibos_otel.fingerprint import group_fingerprint
-from aibos_otel.monitor.paging import MAX_LIMIT
+from aibos_otel.monitor.serve.paging import MAX_LIMIT
 from aibos_otel.monitor.server import Monitor
 from aibos_otel.monitor.store import OVERFLOW_FINGERPRINT, ErrorEvent, Store
 from aibos_otel.policy.model import (
@@ -191,7 +191,7 @@ def test_active_alerts_are_capped_with_one_alert_cap_reached(small: Monitor) -> 
 
 
 def test_alert_cap_reached_counts_each_series_once_and_resolves_when_folds_stop(small: Monitor) -> None:
-    from aibos_otel.monitor.ingest import LogAlert
+    from aibos_otel.monitor.receive.ingest import LogAlert
 
     alerts = small.alerts
     now = time.time_ns()
@@ -252,7 +252,7 @@ def test_bad_cursor_and_limit_are_400_with_a_message(small: Monitor) -> None:
 
 # -- the page -------------------------------------------------------------------------------------
 def test_the_page_asks_for_a_limited_first_page_only() -> None:
-    source = resources.files("aibos_otel.monitor").joinpath("page.html").read_text("utf-8")
+    source = resources.files("aibos_otel.monitor.serve").joinpath("page.html").read_text("utf-8")
     constants = dict(re.findall(r"const (\w+) = (\d+);", source))
     urls = [
         re.sub(r"\$\{(\w+)\}", lambda m: constants[m.group(1)], raw)

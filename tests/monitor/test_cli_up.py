@@ -11,7 +11,7 @@ from pathlib import Path
 
 import grpc
 
-from aibos_otel.monitor.scan import native_available
+from aibos_otel.monitor.receive.scan import native_available
 from tests.support.processes import aibos_up_argv
 
 from .conftest import free_port, http_json

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from aibos_otel.monitor.metrics import DerivedMetrics
-from aibos_otel.monitor.outbox import Dispatcher, Outbox, OutboxItem
+from aibos_otel.monitor.notify.outbox import Dispatcher, Outbox, OutboxItem
 from aibos_otel.monitor.server import Monitor
 from aibos_otel.monitor.store import Store
 from aibos_otel.policy.model import parse_policy
@@ -53,7 +53,7 @@ def test_resolved_waits_for_a_firing_that_is_being_retried(tmp_path: Path) -> No
 
     def sender(items: list[OutboxItem]) -> None:
         if down[0]:
-            from aibos_otel.monitor.outbox import DeliveryError
+            from aibos_otel.monitor.notify.outbox import DeliveryError
 
             raise DeliveryError("down")
         sent.extend(i.kind for i in items)

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aibos_otel.monitor.rules import RuleEngine, Sample, bucket_width
+from aibos_otel.monitor.evaluate.rules import RuleEngine, Sample, bucket_width
 from aibos_otel.policy.logql import VectorAggregation, parse_rule
 from aibos_otel.policy.model import Rule
 
@@ -206,8 +206,8 @@ def test_the_ingest_path_offers_a_presence_rule_once_per_batch_and_counts_still_
 ) -> None:
     """logs-silent (absent_over_time over every stream) must not put every record on the slow path,
     and must still hear a batch; a count rule beside it still counts each record."""
-    from aibos_otel.monitor.ingest import Ingestor
     from aibos_otel.monitor.metrics import DerivedMetrics
+    from aibos_otel.monitor.receive.ingest import Ingestor
     from aibos_otel.monitor.store import Store
     from tests.monitor.otlp_builders import logs_request, record
 

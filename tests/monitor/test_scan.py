@@ -20,10 +20,10 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from prometheus_client import generate_latest
 
-from aibos_otel.monitor import scan as scan_module
-from aibos_otel.monitor.ingest import _scan_attributes
 from aibos_otel.monitor.metrics import BatchCounts
-from aibos_otel.monitor.scan import native_available, scan_logs
+from aibos_otel.monitor.receive import scan as scan_module
+from aibos_otel.monitor.receive.ingest import _scan_attributes
+from aibos_otel.monitor.receive.scan import native_available, scan_logs
 from aibos_otel.monitor.server import Monitor
 from aibos_otel.monitor.settings import MonitorSettings
 

@@ -31,7 +31,7 @@ def _runs_quickly(code: str) -> None:
 def test_silence_regex_runs_in_linear_time() -> None:
     _runs_quickly(
         f"""
-        from aibos_otel.monitor.alerts import Silence
+        from aibos_otel.monitor.evaluate.alerts import Silence
         s = Silence("x", (("service_name", {EVIL!r}, True),), 0, 10, "t", "")
         assert not s.matches({{"service_name": {EVIL_INPUT!r}}})
         assert s.matches({{"service_name": "aaaa"}})

@@ -20,7 +20,6 @@ from google.rpc import status_pb2  # type: ignore[import-untyped]
 from aibos_otel.monitor.access import bearer_ok
 from aibos_otel.monitor.http_body import BodyError, ClientGoneError, read_body
 from aibos_otel.monitor.httpserver import Handler, Server
-from aibos_otel.monitor.ingest import Ingestor
 from aibos_otel.monitor.metrics import DerivedMetrics
 from aibos_otel.monitor.otlp import (
     REQUEST_TYPES,
@@ -32,7 +31,8 @@ from aibos_otel.monitor.otlp import (
     parse_protobuf,
     to_json,
 )
-from aibos_otel.monitor.receiver_grpc import export_response, ingest
+from aibos_otel.monitor.receive.dispatch import export_response, ingest
+from aibos_otel.monitor.receive.ingest import Ingestor
 from aibos_otel.monitor.settings import MonitorSettings
 
 log = logging.getLogger(__name__)

@@ -27,14 +27,22 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from aibos_otel.alerting import (
+    DEFAULT_SEVERITY,
+    FATAL_SEVERITY,
+    IMMEDIATE,
+    NO_ESCALATION,
+    STANDARD,
+    STANDARD_DELAY_S,
+)
 from aibos_otel.fingerprint import normalize_message
-from aibos_otel.monitor.ingest import LogAlert
+from aibos_otel.monitor.evaluate.rules import Sample
+from aibos_otel.monitor.evaluate.silence_spec import parse_silence
 from aibos_otel.monitor.labels import ENVIRONMENT_LABELS
 from aibos_otel.monitor.metrics import DerivedMetrics
-from aibos_otel.monitor.outbox import Outbox
+from aibos_otel.monitor.notify.outbox import Outbox
+from aibos_otel.monitor.receive.ingest import LogAlert
 from aibos_otel.monitor.redact import redact_text
-from aibos_otel.monitor.rules import Sample
-from aibos_otel.monitor.silence_spec import parse_silence
 from aibos_otel.monitor.store import GroupChange, Store
 from aibos_otel.policy.logql import parse_duration
 from aibos_otel.policy.model import Policy, Rule
@@ -44,7 +52,7 @@ from aibos_otel.saferegex import SafePattern, UnsafePatternError, compile_anchor
 log = logging.getLogger(__name__)
 
 ALERTMANAGER_RESEND_NS = 60 * 10**9
-STANDARD_ESCALATION_NS = 10 * 60 * 10**9
+STANDARD_ESCALATION_NS = STANDARD_DELAY_S * 10**9
 PERSIST_EVERY_NS = 10 * 10**9
 MAX_ACTIVE_SILENCES = 1000  # each is matched against every alert: a bound on that work
 ACTIVE_STATES = ("pending", "firing")
@@ -307,7 +315,9 @@ class AlertManager:
                 attrs = rec.attributes
                 name = str(attrs.get("name") or "log-alert")
                 level = rec.labels.get("level", "")
-                severity = str(attrs.get("severity") or ("critical" if level == "fatal" else "warning"))
+                severity = str(
+                    attrs.get("severity") or (FATAL_SEVERITY if level == "fatal" else DEFAULT_SEVERITY)
+                )
                 group = {
                     k: rec.labels[k]
                     for k in ("service_name", *ENVIRONMENT_LABELS, "level")
@@ -498,39 +508,49 @@ class AlertManager:
         notes: list[tuple[str, Alert, str]] = []
         for alert in alerts:
             before = (alert.state, alert.silenced, len(notes), dict(alert.notified))
-            if alert.state == "pending" and now_ns - alert.active_at_ns >= alert.for_ns:
-                alert.state = "firing"
-                alert.fired_at_ns = now_ns
-            alert.silenced = self.is_silenced(alert.labels, now_ns)
-            if alert.state == "firing" and not alert.silenced:
-                fired = alert.fired_at_ns or now_ns
-                for after, channels in alert.steps:
-                    if now_ns - fired < after:
-                        continue
-                    for channel in channels:
-                        spec = self.policy.channels.get(channel)
-                        if spec is None or not spec.enabled:
-                            continue
-                        last = alert.notified.get(channel)
-                        if last is None or now_ns - last >= self._repeat_ns(channel):
-                            notes.append((channel, alert, "firing"))
-                            alert.notified[channel] = now_ns
-            elif alert.state == "firing":
-                pass  # silenced: nothing is sent; once the silence ends the due channels get it
-            if alert.state in ("resolved", "inactive"):
-                for channel in alert.notified:
-                    spec = self.policy.channels.get(channel)
-                    if spec is not None and spec.enabled and spec.send_resolved:
-                        notes.append((channel, alert, "resolved"))
-                self.active.pop(alert.key, None)
+            self._transition(alert, now_ns, notes)
             after_state = (alert.state, alert.silenced, len(notes), alert.notified)
             if not alert.stored or before != after_state or now_ns - alert.updated_at_ns >= PERSIST_EVERY_NS:
                 alert.updated_at_ns = now_ns
                 to_write[alert.id] = alert
         if not to_write:
             return
+        self._persist(to_write.values(), notes, now_ns)
+        if notes:
+            self.outbox.wake({c for c, _, _ in notes})
+        self._update_gauges()
+
+    def _transition(self, alert: Alert, now_ns: int, notes: list[tuple[str, Alert, str]]) -> None:
+        """Pending -> firing once ``for`` has passed; the notifications now due go to ``notes``."""
+        if alert.state == "pending" and now_ns - alert.active_at_ns >= alert.for_ns:
+            alert.state = "firing"
+            alert.fired_at_ns = now_ns
+        alert.silenced = self.is_silenced(alert.labels, now_ns)
+        # A silenced firing alert sends nothing; once the silence ends the due channels get it.
+        if alert.state == "firing" and not alert.silenced:
+            fired = alert.fired_at_ns or now_ns
+            for after, channels in alert.steps:
+                if now_ns - fired < after:
+                    continue
+                for channel in channels:
+                    spec = self.policy.channels.get(channel)
+                    if spec is None or not spec.enabled:
+                        continue
+                    last = alert.notified.get(channel)
+                    if last is None or now_ns - last >= self._repeat_ns(channel):
+                        notes.append((channel, alert, "firing"))
+                        alert.notified[channel] = now_ns
+        if alert.state in ("resolved", "inactive"):
+            for channel in alert.notified:
+                spec = self.policy.channels.get(channel)
+                if spec is not None and spec.enabled and spec.send_resolved:
+                    notes.append((channel, alert, "resolved"))
+            self.active.pop(alert.key, None)
+
+    def _persist(self, alerts: Iterable[Alert], notes: list[tuple[str, Alert, str]], now_ns: int) -> None:
+        """Write the alerts and enqueue their notifications in one transaction."""
         with self.store.transaction() as db:
-            for alert in to_write.values():
+            for alert in alerts:
                 alert.refresh_annotations()
                 if alert.state == "inactive" and alert.fired_at_ns is None:
                     db.execute("DELETE FROM alerts WHERE id=?", (alert.id,))
@@ -567,9 +587,6 @@ class AlertManager:
                     alert=alert.public(),
                     due_ns=now_ns + self.policy.alerting.group_wait_ns,
                 )
-        if notes:
-            self.outbox.wake({c for c, _, _ in notes})
-        self._update_gauges()
 
     def _update_gauges(self) -> None:
         self.metrics.set_gauge("alerts_firing", sum(1 for a in self.active.values() if a.state == "firing"))
@@ -677,13 +694,13 @@ def _record_escalation(
     channel only), ``standard`` or absent (the first channel now, the others after 10 minutes),
     or a duration such as ``5m`` (the first now, the others after that long).
     ``None`` means every channel at once (also when no channels were named: routing decides)."""
-    if not channels or escalation == "immediate":
+    if not channels or escalation == IMMEDIATE:
         return None
     first, rest = (channels[0],), tuple(channels[1:])
-    if escalation == "none" or not rest:
+    if escalation == NO_ESCALATION or not rest:
         return ((0, first),)
     delay = STANDARD_ESCALATION_NS
-    if isinstance(escalation, str) and escalation not in ("", "standard"):
+    if isinstance(escalation, str) and escalation not in ("", STANDARD):
         # the SDK validates; an unknown value falls back to the standard delay
         with contextlib.suppress(ValueError):
             delay = parse_duration(escalation)

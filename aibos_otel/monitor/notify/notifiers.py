@@ -20,7 +20,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from aibos_otel.monitor.labels import environment_of
-from aibos_otel.monitor.outbox import DeliveryError, OutboxItem, Sender
+from aibos_otel.monitor.notify.outbox import DeliveryError, OutboxItem, Sender
 from aibos_otel.policy.model import Channel
 
 USER_AGENT = "aibos-otel-monitor/0.1"

@@ -19,15 +19,15 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
-from aibos_otel.fingerprint import fingerprint as _fingerprint
-from aibos_otel.fingerprint import group_fingerprint
+from aibos_otel.fingerprint import fingerprint, group_fingerprint
 from aibos_otel.monitor.labels import LEVEL_BY_SEVERITY, environment_of, level_for, resource_labels
 from aibos_otel.monitor.metrics import BatchCounts, DerivedMetrics
 from aibos_otel.monitor.otlp import any_text, any_value
+from aibos_otel.monitor.receive.scan import ScopeScan, scan_logs
 from aibos_otel.monitor.redact import redact_text
-from aibos_otel.monitor.scan import scan_logs
 from aibos_otel.monitor.store import ErrorEvent, GroupChange, Store
 
 STATUS_CODE_ERROR = 2
@@ -36,23 +36,6 @@ STATUS_CODE_ERROR = 2
 _SCAN_FIRST = frozenset("ea")
 _WARN = 13  # first WARN severity number
 _N_SEVERITIES = len(LEVEL_BY_SEVERITY)
-_FINGERPRINT_CACHE: dict[tuple[str, str, str], str] = {}
-_FINGERPRINT_CACHE_SIZE = 4096
-
-
-def compute_fingerprint(exc_type: str, stacktrace: str, message: str) -> str:
-    """The project's shared fingerprint (``aibos_otel.fingerprint``), for records without one.
-
-    Memoised: the same error tends to repeat, and parsing its stack each time is the costliest
-    step of ingesting an error record.
-    """
-    key = (exc_type, stacktrace, message)
-    found = _FINGERPRINT_CACHE.get(key)
-    if found is None:
-        if len(_FINGERPRINT_CACHE) >= _FINGERPRINT_CACHE_SIZE:
-            _FINGERPRINT_CACHE.clear()
-        found = _FINGERPRINT_CACHE[key] = _fingerprint(exc_type, stacktrace, message)
-    return found
 
 
 @dataclass(slots=True)
@@ -66,7 +49,7 @@ class LogAlert:
 
 
 class RuleFeed(Protocol):
-    """One rule's input for one label set (see ``aibos_otel.monitor.rules``)."""
+    """One rule's input for one label set (see ``aibos_otel.monitor.evaluate.rules``)."""
 
     presence_only: bool
     """Only whether records arrived matters (``absent_over_time`` without line filters): the
@@ -146,6 +129,21 @@ class _Exception:
     fingerprint: str = ""
 
 
+@dataclass(slots=True)
+class _Batch:
+    """What one logs batch collects while its records are worked (``Ingestor.ingest_logs``)."""
+
+    receive_ns: int
+    counts: BatchCounts = field(default_factory=BatchCounts)
+    result: IngestResult = field(default_factory=IngestResult)
+    errors: list[ErrorEvent] = field(default_factory=list)
+    log_alerts: list[LogAlert] = field(default_factory=list)
+    present: set[RuleFeed] = field(default_factory=set)
+    """Presence-only feeds this batch reached."""
+    deadline: float = 0.0
+    over_budget: int = 0
+
+
 @dataclass
 class Ingestor:
     """Turns export requests into derived state; thread-safe (one batch at a time)."""
@@ -174,23 +172,16 @@ class Ingestor:
     def ingest_logs(self, request: ExportLogsServiceRequest, raw: bytes | None = None) -> IngestResult:
         """Derive everything from one logs export request.
 
-        :func:`aibos_otel.monitor.scan.scan_logs` counts every record and finds the few that need
+        :func:`aibos_otel.monitor.receive.scan.scan_logs` counts every record and finds the few that need
         a step of their own: records that feed a rule, WARN and above (error groups; exceptions on
         TRACE..INFO records do not make error groups, as in Sentry's logging integration), and
         records with ``alert.*`` attributes. ``raw`` is the serialised request when the caller has
         it (the scan reads it).
         """
-        receive_ns = self.clock()
-        counts = BatchCounts()
-        by_service_level = counts.by_service_level
-        errors: list[ErrorEvent] = []
-        log_alerts: list[LogAlert] = []
-        result = IngestResult()
-        over_budget = 0
-        present: set[RuleFeed] = set()  # presence-only feeds this batch reached
+        batch = _Batch(self.clock())
         with self.lock:
-            deadline = time.monotonic() + self.budget_seconds
-            scans = scan_logs(request, raw, receive_ns, counts, use_native=self.native_scan)
+            batch.deadline = time.monotonic() + self.budget_seconds
+            scans = scan_logs(request, raw, batch.receive_ns, batch.counts, use_native=self.native_scan)
             if self.rules is not None and self.rules.generation != self._rules_generation:
                 self._resources.clear()  # their plans hold rule feeds that may have been dropped
                 self._rules_generation = self.rules.generation
@@ -201,108 +192,130 @@ class Ingestor:
                 if resource is None or scan.resource != resource_index:
                     resource_index = scan.resource
                     resource = self._resource(rl.resource)
-                base, service, environment = resource.base, resource.service, resource.environment
-                metric_service, plans = resource.metric_service, resource.plans
-                if scan.rejected:
-                    result.rejected += scan.rejected
-                    result.message = "trace_id must be 16 bytes and span_id 8 bytes (or empty)"
-                worked: list[int] = []  # indices of the records that need a step of their own
-                for sev, indices in scan.by_severity.items():
-                    result.accepted += len(indices)
-                    if not 0 < sev < _N_SEVERITIES:
-                        worked += indices  # the level comes from the text, record by record
-                        continue
-                    plan = plans.get(sev)
-                    if plan is None:
-                        plan = plans[sev] = self._plan(base, LEVEL_BY_SEVERITY[sev])
-                    by_service_level[(metric_service, plan.level)] += len(indices)
-                    present.update(plan.presence)
-                    if plan.feeds or plan.is_error or scan.alerts is None:
-                        worked += indices
-                    elif sev >= _WARN and scan.exceptions is None:
-                        worked += indices  # any of them may carry an exception
-                if scan.alerts:
-                    worked += scan.alerts
-                exceptions = scan.exceptions
-                if exceptions:
-                    worked += exceptions.keys()
+                worked = self._triage(scan, resource, batch)
                 if not worked:
                     continue  # the common case: INFO records without alert.*, feeding no rule
-                alert_set = None if scan.alerts is None else set(scan.alerts)
-                records = rl.scope_logs[scan.scope].log_records
                 todo = sorted(set(worked))
-                if over_budget:
-                    over_budget += len(todo)
+                if batch.over_budget:
+                    batch.over_budget += len(todo)
                     continue
-                for done, i in enumerate(todo):
-                    if not done & _BUDGET_CHECK_EVERY and time.monotonic() > deadline:
-                        over_budget += len(todo) - done
-                        break
-                    lr = records[i]
-                    sev = lr.severity_number
-                    t = lr.time_unix_nano or lr.observed_time_unix_nano
-                    ts = t if 0 < t < receive_ns else receive_ns  # never in the future
-                    plan = plans.get(sev)
-                    if plan is None:
-                        plan = self._plan(base, level_for(sev, lr.severity_text))
-                        by_service_level[(metric_service, plan.level)] += 1
-                        present.update(plan.presence)
-                    body: str | None = None
-                    if plan.feeds:
-                        body = any_text(lr.body)
-                        for feed in plan.feeds:
-                            feed.offer(body, ts)
-                    maybe_alert = alert_set is None or i in alert_set
-                    if not (maybe_alert or plan.warn_or_above):
-                        continue
-                    exc: _Exception | None = None
-                    alert_attrs: dict[str, object] | None = None
-                    if maybe_alert or exceptions is None:
-                        exc, alert_attrs = _scan_attributes(lr.attributes)
-                    elif i in exceptions:
-                        texts = exceptions[i]
-                        exc = _Exception(*texts) if texts is not None else _scan_attributes(lr.attributes)[0]
-                    if exc is not None and not plan.warn_or_above:
-                        exc = None
-                    if exc is not None or plan.is_error:
-                        if body is None:
-                            body = any_text(lr.body)
-                        errors.append(
-                            _error_event(
-                                exc or _Exception(),
-                                body,
-                                service,
-                                environment,
-                                per_service=self.per_service_groups,
-                                trace_id=lr.trace_id,
-                                time_ns=ts,
-                            )
-                        )
-                    if alert_attrs:
-                        if body is None:
-                            body = any_text(lr.body)
-                        log_alerts.append(LogAlert(plan.labels, alert_attrs, body, ts))
-            if over_budget:
-                result.rejected += over_budget
-                result.accepted -= over_budget
-                result.message = (
-                    f"the monitor's per-batch time budget ({self.budget_seconds:g} s) ran out: "
-                    f"{over_budget} records were counted but not evaluated (rules, error groups, "
-                    "alerts); send smaller batches"
+                self._work(rl.scope_logs[scan.scope].log_records, todo, scan, resource, batch)
+            self._finish(batch)
+        return batch.result
+
+    def _triage(self, scan: ScopeScan, resource: _Resource, batch: _Batch) -> list[int]:
+        """Count one scope's records by level; the indices of those that need a step of their own."""
+        result, plans = batch.result, resource.plans
+        by_service_level, metric_service = batch.counts.by_service_level, resource.metric_service
+        if scan.rejected:
+            result.rejected += scan.rejected
+            result.message = "trace_id must be 16 bytes and span_id 8 bytes (or empty)"
+        worked: list[int] = []
+        for sev, indices in scan.by_severity.items():
+            result.accepted += len(indices)
+            if not 0 < sev < _N_SEVERITIES:
+                worked += indices  # the level comes from the text, record by record
+                continue
+            plan = plans.get(sev)
+            if plan is None:
+                plan = plans[sev] = self._plan(resource.base, LEVEL_BY_SEVERITY[sev])
+            by_service_level[(metric_service, plan.level)] += len(indices)
+            batch.present.update(plan.presence)
+            if plan.feeds or plan.is_error or scan.alerts is None:
+                worked += indices
+            elif sev >= _WARN and scan.exceptions is None:
+                worked += indices  # any of them may carry an exception
+        if scan.alerts:
+            worked += scan.alerts
+        if scan.exceptions:
+            worked += scan.exceptions.keys()
+        return worked
+
+    def _work(
+        self,
+        records: Sequence[LogRecord],
+        todo: list[int],
+        scan: ScopeScan,
+        resource: _Resource,
+        batch: _Batch,
+    ) -> None:
+        """The step of its own for each record in ``todo``: rule feeds, error events, log alerts."""
+        plans, base, receive_ns = resource.plans, resource.base, batch.receive_ns
+        errors, log_alerts, deadline = batch.errors, batch.log_alerts, batch.deadline
+        exceptions = scan.exceptions
+        alert_set = None if scan.alerts is None else set(scan.alerts)
+        for done, i in enumerate(todo):
+            if not done & _BUDGET_CHECK_EVERY and time.monotonic() > deadline:
+                batch.over_budget += len(todo) - done
+                return
+            lr = records[i]
+            sev = lr.severity_number
+            t = lr.time_unix_nano or lr.observed_time_unix_nano
+            ts = t if 0 < t < receive_ns else receive_ns  # never in the future
+            plan = plans.get(sev)
+            if plan is None:
+                plan = self._plan(base, level_for(sev, lr.severity_text))
+                batch.counts.by_service_level[(resource.metric_service, plan.level)] += 1
+                batch.present.update(plan.presence)
+            body: str | None = None
+            if plan.feeds:
+                body = any_text(lr.body)
+                for feed in plan.feeds:
+                    feed.offer(body, ts)
+            maybe_alert = alert_set is None or i in alert_set
+            if not (maybe_alert or plan.warn_or_above):
+                continue
+            exc: _Exception | None = None
+            alert_attrs: dict[str, object] | None = None
+            if maybe_alert or exceptions is None:
+                exc, alert_attrs = _scan_attributes(lr.attributes)
+            elif i in exceptions:
+                texts = exceptions[i]
+                exc = _Exception(*texts) if texts is not None else _scan_attributes(lr.attributes)[0]
+            if exc is not None and not plan.warn_or_above:
+                exc = None
+            if exc is not None or plan.is_error:
+                if body is None:
+                    body = any_text(lr.body)
+                errors.append(
+                    _error_event(
+                        exc or _Exception(),
+                        body,
+                        resource.service,
+                        resource.environment,
+                        per_service=self.per_service_groups,
+                        trace_id=lr.trace_id,
+                        time_ns=ts,
+                    )
                 )
-                self.metrics.count_over_budget(over_budget)
-            changes = self.store.record_errors(_redact_samples(errors)) if errors else []
-            self.metrics.add_batch(counts, receive_ns / 1e9)
-            for feed in present:
-                feed.offer("", receive_ns)
-            if self.rules is not None:
-                self.rules.after_batch(receive_ns)
-            if self.alerts is not None:
-                if log_alerts:
-                    self.alerts.log_alerts(log_alerts, receive_ns)
-                if changes:
-                    self.alerts.error_group_changes(changes, receive_ns)
-        return result
+            if alert_attrs:
+                if body is None:
+                    body = any_text(lr.body)
+                log_alerts.append(LogAlert(plan.labels, alert_attrs, body, ts))
+
+    def _finish(self, batch: _Batch) -> None:
+        """What a batch changes as a whole: error groups, metrics, rules, alerts."""
+        result, receive_ns = batch.result, batch.receive_ns
+        if batch.over_budget:
+            result.rejected += batch.over_budget
+            result.accepted -= batch.over_budget
+            result.message = (
+                f"the monitor's per-batch time budget ({self.budget_seconds:g} s) ran out: "
+                f"{batch.over_budget} records were counted but not evaluated (rules, error groups, "
+                "alerts); send smaller batches"
+            )
+            self.metrics.count_over_budget(batch.over_budget)
+        changes = self.store.record_errors(_redact_samples(batch.errors)) if batch.errors else []
+        self.metrics.add_batch(batch.counts, receive_ns / 1e9)
+        for feed in batch.present:
+            feed.offer("", receive_ns)
+        if self.rules is not None:
+            self.rules.after_batch(receive_ns)
+        if self.alerts is not None:
+            if batch.log_alerts:
+                self.alerts.log_alerts(batch.log_alerts, receive_ns)
+            if changes:
+                self.alerts.error_group_changes(changes, receive_ns)
 
     def _resource(self, resource: Resource) -> _Resource:
         key = resource.SerializeToString(deterministic=True)
@@ -388,7 +401,7 @@ def _error_event(
     """One occurrence; the exception's fingerprint is computed here when the sender did not set
     one, and the group's includes ``service.name`` unless the policy groups fleet-wide."""
     message = exc.message or fallback_message
-    exception_fingerprint = exc.fingerprint or compute_fingerprint(exc.type, exc.stacktrace, message)
+    exception_fingerprint = exc.fingerprint or fingerprint(exc.type, exc.stacktrace, message)
     return ErrorEvent(
         fingerprint=group_fingerprint(exception_fingerprint, service)
         if per_service
