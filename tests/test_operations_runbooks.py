@@ -15,7 +15,7 @@ DOCTOR_DOC = ROOT / "docs" / "doctor.md"
 DEFAULT_POLICY = ROOT / "aibos_otel" / "policy" / "default.yaml"
 PROMETHEUS_RULES = ROOT / "deploy" / "prometheus" / "rules"
 DOCTOR_SRC = ROOT / "aibos_otel" / "doctor"
-MONITOR_ALERTS = ROOT / "aibos_otel" / "monitor" / "alerts.py"
+MONITOR_ALERTS = ROOT / "aibos_otel" / "monitor" / "evaluate" / "alerts.py"
 # Alerts the monitor raises by itself (not from policy rules): error groups, records with
 # alert.* attributes and no name, and the active-alert cap.
 MONITOR_BUILTIN = ("new-error-group", "error-regression", "log-alert", "AlertCapReached")
