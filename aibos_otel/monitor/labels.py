@@ -13,20 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from aibos_otel.levels import LEVEL_BY_SEVERITY, LEVELS, UNKNOWN_LEVEL, level_for
-
-__all__ = [
-    "ENVIRONMENT_LABELS",
-    "LEVELS",
-    "LEVEL_BY_SEVERITY",
-    "UNKNOWN_LEVEL",
-    "environment_of",
-    "label_name",
-    "level_for",
-    "resource_labels",
-    "stream_key",
-]
-
 ENVIRONMENT_LABELS: tuple[str, ...] = ("deployment_environment_name", "deployment_environment")
 """Where the environment is, newest semantic convention first."""
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from aibos_otel.monitor.labels import environment_of, label_name, level_for, resource_labels
+from aibos_otel.levels import level_for
+from aibos_otel.monitor.labels import environment_of, label_name, resource_labels
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,8 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from aibos_otel.fingerprint import fingerprint, group_fingerprint
-from aibos_otel.monitor.labels import LEVEL_BY_SEVERITY, environment_of, level_for, resource_labels
+from aibos_otel.levels import LEVEL_BY_SEVERITY, level_for
+from aibos_otel.monitor.labels import environment_of, resource_labels
 from aibos_otel.monitor.metrics import BatchCounts, DerivedMetrics
 from aibos_otel.monitor.otlp import any_text, any_value
 from aibos_otel.monitor.receive.scan import ScopeScan, scan_logs
