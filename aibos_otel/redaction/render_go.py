@@ -366,6 +366,52 @@ def _longest_run(items: Any, state: Any, flags: int) -> tuple[str, int]:
     return best
 
 
+_LEAVES = (
+    sre_constants.LITERAL,
+    sre_constants.NOT_LITERAL,
+    sre_constants.IN,
+    sre_constants.ANY,
+    sre_constants.CATEGORY,
+)
+_NON_ASCII_SAMPLES = ("\u00e9", "\u4e00", "\u00a0", "\U0001f600")
+
+
+def _match_class(items: Any, state: Any, flags: int, found: set[str]) -> bool:
+    """Add to ``found`` every character some match may hold (``\u0080`` standing for any
+    non-ASCII one); False when the pattern holds something this cannot follow (a back-reference).
+    Assertions consume nothing, so they add nothing."""
+    for op, arg in items:
+        if op in _LEAVES:
+            one = sre_compile.compile(sre_parse.SubPattern(state, [(op, arg)]), flags)
+            found.update(chr(c) for c in range(128) if one.fullmatch(chr(c)))
+            if any(one.fullmatch(c) for c in _NON_ASCII_SAMPLES):
+                found.add("\u0080")
+        elif op is sre_constants.SUBPATTERN:
+            if not _match_class(arg[-1], state, flags, found):
+                return False
+        elif op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, sre_constants.POSSESSIVE_REPEAT):
+            if not _match_class(arg[2], state, flags, found):
+                return False
+        elif op is sre_constants.BRANCH:
+            if not all(_match_class(branch, state, flags, found) for branch in arg[1]):
+                return False
+        elif op in (sre_constants.AT, sre_constants.ASSERT, sre_constants.ASSERT_NOT):
+            continue
+        else:
+            return False
+    return True
+
+
+def _whole_match_run(parsed: Any, flags: int, low: int) -> tuple[str, int]:
+    """Every match is ``low``+ bytes drawn from the characters any match may hold: a run of
+    that class (MAC addresses, SSNs, phone numbers: digits and separators only). ("", 0) when
+    the class is most of ASCII (no text would fail the gate) or cannot be worked out."""
+    members: set[str] = set()
+    if low < _MIN_RUN or not _match_class(parsed, parsed.state, flags, members) or len(members) > 64:
+        return "", 0
+    return "".join(sorted(members)), int(low)
+
+
 def gates(detector: Detector) -> dict[str, Any]:
     """Cheap necessary conditions the Go engine checks before running a detector's regex: the
     shortest and longest match (``sre_parse`` widths of the Python pattern), characters every
@@ -383,9 +429,16 @@ def gates(detector: Detector) -> dict[str, Any]:
         "required_chars": "".join(required),
         # an upper-case letter in every match (case-sensitive patterns): most log text has none
         "needs_upper": not ignore_case and _needs_upper(parsed),
-        # a run of run_min bytes from run_class in every match
-        **dict(zip(("run_class", "run_min"), _longest_run(parsed, parsed.state, flags), strict=True)),
+        # a run of run_min bytes from run_class in every match: the longest single-class repeat,
+        # or the whole match when every character of it comes from one small class
+        **dict(zip(("run_class", "run_min"), _run_gate(parsed, flags, int(low)), strict=True)),
     }
+
+
+def _run_gate(parsed: Any, flags: int, low: int) -> tuple[str, int]:
+    repeat = _longest_run(parsed, parsed.state, flags)
+    whole = _whole_match_run(parsed, flags, low)
+    return whole if whole[1] > repeat[1] else repeat
 
 
 def _detector_entry(detector: Detector) -> dict[str, Any]:
