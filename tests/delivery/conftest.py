@@ -38,6 +38,24 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+INSTRUMENT = Path(sys.executable).with_name("opentelemetry-instrument")
+"""The project's ``opentelemetry-instrument`` (the zero-code launcher the distro plugs into)."""
+
+
+def run_instrumented(
+    script: Path, env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` under ``opentelemetry-instrument`` with exactly ``env``."""
+    return subprocess.run(
+        [str(INSTRUMENT), sys.executable, str(script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def run_python(
     script: Path, env: dict[str, str], *args: str, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.delivery.conftest import ROOT, clean_env
+from tests.delivery.conftest import ROOT, clean_env, run_instrumented
 from tests.delivery.receiver import OtlpReceiver
 
 PROBE = """
@@ -51,15 +49,7 @@ def test_aibos_configurator_wins_over_a_rival_listed_first(tmp_path: Path, recei
         OTEL_LOGS_EXPORTER="otlp",  # what users of the stock distro set: must not export twice
         OTEL_PYTHON_DISTRO="aibos",
     )
-    instrument = Path(sys.executable).with_name("opentelemetry-instrument")
-    result = subprocess.run(
-        [str(instrument), sys.executable, str(script)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_instrumented(script, env)
     assert result.returncode == 0, result.stderr
     assert "RIVAL CONFIGURATOR RAN" not in result.stdout
     assert "Overriding of current LoggerProvider" not in result.stderr

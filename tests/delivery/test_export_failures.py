@@ -18,7 +18,7 @@ import pytest
 
 from tests.collector.conftest import built_binary
 from tests.collector.harness import Collector
-from tests.delivery.conftest import ROOT, clean_env
+from tests.delivery.conftest import INSTRUMENT, ROOT, clean_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -82,9 +82,8 @@ def test_collector_refusing_spans_gives_one_warning_naming_the_endpoint(tmp_path
             OTEL_BSP_SCHEDULE_DELAY="200",
             OTEL_PYTHON_DISTRO="aibos",
         )
-        instrument = Path(sys.executable).with_name("opentelemetry-instrument")
         proc = subprocess.Popen(
-            [str(instrument), sys.executable, str(script)],
+            [str(INSTRUMENT), sys.executable, str(script)],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

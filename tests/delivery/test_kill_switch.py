@@ -7,13 +7,11 @@ would have sent every record into the void, so setup() and the distro must stand
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.delivery.conftest import ROOT, clean_env, run_python
+from tests.delivery.conftest import ROOT, clean_env, run_instrumented, run_python
 from tests.delivery.receiver import OtlpReceiver
 
 SERVICE = """
@@ -90,15 +88,7 @@ def test_distro_switched_off_configures_no_logs_and_no_spans(tmp_path: Path, rec
         OTEL_BSP_SCHEDULE_DELAY="100",
         AIBOS_SDK_DISABLED="true",
     )
-    instrument = Path(sys.executable).with_name("opentelemetry-instrument")
-    result = subprocess.run(
-        [str(instrument), sys.executable, str(script)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_instrumented(script, env)
     assert result.returncode == 0, result.stderr
     assert "plain WARNING probe hello from probe" in result.stdout.splitlines()
     assert (
