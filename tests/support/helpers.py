@@ -7,15 +7,26 @@ holds, and its timeout is the generous upper bound on a slow, shared machine.
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Callable
 
+_handed_out: set[int] = set()
+_handed_out_lock = threading.Lock()
+
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody was listening on a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port on 127.0.0.1 that nobody was listening on a moment ago, and that this process
+    has not handed out before: the kernel may give a port just released to the next ``bind(0)``,
+    so two calls in a row (a collector takes seven) could otherwise return the same port."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        with _handed_out_lock:
+            if port not in _handed_out:
+                _handed_out.add(port)
+                return port
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, interval: float = 0.05) -> bool:
