@@ -430,15 +430,17 @@ def gates(detector: Detector) -> dict[str, Any]:
         # an upper-case letter in every match (case-sensitive patterns): most log text has none
         "needs_upper": not ignore_case and _needs_upper(parsed),
         # a run of run_min bytes from run_class in every match: the longest single-class repeat,
-        # or the whole match when every character of it comes from one small class
-        **dict(zip(("run_class", "run_min"), _run_gate(parsed, flags, int(low)), strict=True)),
+        # or (run_whole) the whole match when every character of it comes from one small class
+        **dict(zip(("run_class", "run_min", "run_whole"), _run_gate(parsed, flags, int(low)), strict=True)),
     }
 
 
-def _run_gate(parsed: Any, flags: int, low: int) -> tuple[str, int]:
+def _run_gate(parsed: Any, flags: int, low: int) -> tuple[str, int, bool]:
+    """(class, minimum, whether every byte of every match is of the class). With run_whole the Go
+    engine also knows each match is one stretch of the run whose ends the boundary classes allow."""
     repeat = _longest_run(parsed, parsed.state, flags)
     whole = _whole_match_run(parsed, flags, low)
-    return whole if whole[1] > repeat[1] else repeat
+    return (*whole, True) if whole[1] > repeat[1] else (*repeat, False)
 
 
 def _detector_entry(detector: Detector) -> dict[str, Any]:

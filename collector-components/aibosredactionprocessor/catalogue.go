@@ -41,6 +41,7 @@ type detectorSpec struct {
 	NeedsUpper     bool              `json:"needs_upper"`
 	RunClass       string            `json:"run_class"` // ASCII members; U+0080 means every byte >= 0x80
 	RunMin         int               `json:"run_min"`
+	RunWhole       bool              `json:"run_whole"` // every byte of every match is of RunClass
 	RE2            string            `json:"re2"`
 	IgnoreCase     bool              `json:"ignore_case"`
 	BeforeClass    string            `json:"before_class"`

@@ -42,8 +42,12 @@ type detector struct {
 	before        [][]condition
 	after         []condition
 	runClass      *[256]bool // every match holds a run of spec.RunMin bytes of this class
-	validator     validatorFunc
-	context       []string
+	// every match is a stretch of one run of runClass bytes whose ends the boundary classes allow
+	// (see hasBoundedRun); nil when the catalogue does not say so or it cannot be checked in bytes
+	afterClass *[256]bool
+	bounded    bool
+	validator  validatorFunc
+	context    []string
 }
 
 type finding struct {
@@ -229,17 +233,37 @@ func compileDetector(spec *detectorSpec, index int) (*detector, error) {
 	d.context = spec.Context
 	if spec.RunMin > 0 {
 		d.runClass = new([256]bool)
+		ascii := true
 		for _, r := range spec.RunClass {
 			if r < 0x80 {
 				d.runClass[r] = true
 			} else {
+				ascii = false
 				for b := 0x80; b < 256; b++ {
 					d.runClass[b] = true
 				}
 			}
 		}
+		// The bounded gate counts widths in bytes and compares boundary bytes with ASCII tables:
+		// exact only for an ASCII class, and case folding (RE2 folds K to the Kelvin sign) is left
+		// to the plain run gate.
+		d.bounded = spec.RunWhole && ascii && !spec.IgnoreCase && (spec.BeforeClass != "" || spec.AfterClass != "")
+	}
+	if d.bounded && spec.AfterClass != "" {
+		var err error
+		if d.afterClass, err = classTable(spec.AfterClass, spec.IgnoreCase); err != nil {
+			return nil, fmt.Errorf("detector %s: after_class: %w", spec.ID, err)
+		}
 	}
 	return d, nil
+}
+
+// runGate: text holds what every match of d holds (a necessary condition, checked before RE2).
+func (d *detector) runGate(text string) bool {
+	if d.bounded {
+		return hasBoundedRun(text, d.runClass, d.spec.RunMin, d.spec.MaxWidth, d.beforeClass, d.afterClass)
+	}
+	return hasRun(text, d.runClass, d.spec.RunMin)
 }
 
 // Result is one redacted string and what was found in it.
@@ -405,9 +429,10 @@ func (e *Engine) candidates(text string) ([]int, bool) {
 				break
 			}
 		}
-		if !ok || (e.detectors[i].runClass != nil && !hasRun(text, e.detectors[i].runClass, spec.RunMin)) {
+		if !ok {
 			continue
 		}
+		// the digit gates first: one count per text serves every detector, the run gate walks it
 		if min := spec.MinDigits; min > 0 {
 			if digits < 0 {
 				digits = countDigits(text)
@@ -428,6 +453,9 @@ func (e *Engine) candidates(text string) ([]int, bool) {
 					continue
 				}
 			}
+		}
+		if e.detectors[i].runClass != nil && !e.detectors[i].runGate(text) {
+			continue
 		}
 		out = append(out, i)
 	}
@@ -705,6 +733,45 @@ func hasRun(text string, class *[256]bool, n int) bool {
 			}
 		} else {
 			run = 0
+		}
+	}
+	return false
+}
+
+// hasBoundedRun: text holds a stretch [s, e) of class bytes, minWidth <= e-s <= maxWidth (0: no
+// bound), that may start where the before-class allows (s == 0, or the byte before s is not of
+// it) and end where the after-class allows (e == len(text), or the byte at e is not of it). Every
+// match of a detector whose whole match is of class is such a stretch: find takes a match only
+// there (RE2 consumes the bytes outside both classes, and the guard re-checks the one before).
+// Long digit runs (ids, timestamps) hold no SSN or card number when they sit inside a longer
+// token. Hand-written: a two-pointer walk, linear in the text and allocation-free.
+func hasBoundedRun(text string, class *[256]bool, minWidth, maxWidth int, before, after *[256]bool) bool {
+	okEnd := func(e int) bool { return e == len(text) || after == nil || !after[text[e]] }
+	for i := 0; i < len(text); {
+		if !class[text[i]] {
+			i++
+			continue
+		}
+		runStart := i
+		for i < len(text) && class[text[i]] {
+			i++
+		}
+		end := runStart // no position in [s+minWidth, end) is an allowed end: ends only move right
+		for s := runStart; s+minWidth <= i; s++ {
+			if s > 0 && before != nil && before[text[s-1]] {
+				continue
+			}
+			last := i
+			if maxWidth > 0 {
+				last = min(last, s+maxWidth)
+			}
+			end = max(end, s+minWidth)
+			for end <= last && !okEnd(end) {
+				end++
+			}
+			if end <= last {
+				return true
+			}
 		}
 	}
 	return false
