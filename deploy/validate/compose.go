@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"regexp"
 
 	"github.com/compose-spec/compose-go/v2/cli"
 )
@@ -30,7 +31,15 @@ func CheckCompose(ctx context.Context, file string, envFiles []string) (int, err
 	}
 	project, err := options.LoadProject(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w", file, err)
+		return 0, fmt.Errorf("%s: %s", file, explain(err.Error()))
 	}
 	return len(project.Services) + len(project.DisabledServices), nil
+}
+
+// The schema library reports a key that additionalProperties: false refuses as "<path> false
+// schema"; say it in words, keeping the path (services.NAME.KEY), which names the object and key.
+var falseSchema = regexp.MustCompile(`(\S+) false schema`)
+
+func explain(message string) string {
+	return falseSchema.ReplaceAllString(message, "$1: unknown key (not in the compose specification)")
 }
