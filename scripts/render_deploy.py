@@ -31,7 +31,9 @@ SOURCES = {
 def rendered(source: str) -> str:
     """The copy's text: a one-line header naming the source, then the source byte for byte."""
     text = (REPO / source).read_text(encoding="utf-8")
-    return f"# Copied from {source} by scripts/render_deploy.py; do not edit (edit the source, rerun).\n{text}"
+    return (
+        f"# Copied from {source} by scripts/render_deploy.py; do not edit (edit the source, rerun).\n{text}"
+    )
 
 
 def stale() -> list[str]:
@@ -50,7 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         names = stale()
         for name in names:
-            print(f"stale: deploy/kubernetes/base/config/{name} (from {SOURCES[name]}); run scripts/render_deploy.py")
+            print(
+                f"stale: deploy/kubernetes/base/config/{name} (from {SOURCES[name]}); "
+                "run scripts/render_deploy.py"
+            )
         return 1 if names else 0
     TARGET.mkdir(parents=True, exist_ok=True)
     for name, source in SOURCES.items():

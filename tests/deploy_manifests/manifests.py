@@ -33,7 +33,9 @@ def kubectl() -> str:
 
 def validator_binary() -> Path:
     """deploy/validate/build.sh's binary (built once, then a cached no-op)."""
-    proc = subprocess.run(["bash", str(VALIDATE_BUILD)], capture_output=True, text=True, timeout=1800, check=False)
+    proc = subprocess.run(
+        ["bash", str(VALIDATE_BUILD)], capture_output=True, text=True, timeout=1800, check=False
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"deploy/validate/build.sh failed:\n{proc.stderr[-4000:]}")
     return Path(proc.stdout.strip().splitlines()[-1])

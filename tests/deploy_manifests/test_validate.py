@@ -41,7 +41,10 @@ def test_unknown_field_in_a_copy_is_rejected_with_object_and_field(checker: Path
     text = gateway.read_text(encoding="utf-8")
     assert text.count("          image: aibos-otelcol\n") == 1
     gateway.write_text(
-        text.replace("          image: aibos-otelcol\n", "          image: aibos-otelcol\n          imagePullPolcy: Always\n"),
+        text.replace(
+            "          image: aibos-otelcol\n",
+            "          image: aibos-otelcol\n          imagePullPolcy: Always\n",
+        ),
         encoding="utf-8",
     )
     proc = validate(checker, "k8s", "-", stdin=render(copy / "overlays" / "production"))
@@ -69,7 +72,9 @@ def test_compose_file_passes_schema_validation(checker: Path) -> None:
     assert proc.stdout.strip() == "valid: 9 services"  # agent, gateway, monitor, Loki, Prometheus, ...
 
 
-def test_unknown_compose_key_in_a_copy_is_rejected_with_service_and_key(checker: Path, tmp_path: Path) -> None:
+def test_unknown_compose_key_in_a_copy_is_rejected_with_service_and_key(
+    checker: Path, tmp_path: Path
+) -> None:
     text = (COMPOSE_DIR / "compose.yaml").read_text(encoding="utf-8")
     anchor = "  aibos-gateway:\n    <<: *hardening\n"
     assert text.count(anchor) == 1
@@ -131,8 +136,12 @@ def test_collector_configs_in_the_configmap_pass_otelcol_validate(
 
 def test_otelcol_validate_catches_a_broken_fragment(tmp_path: Path) -> None:
     # Guards the test above: the fragment is really merged and checked.
-    (tmp_path / "gateway.yaml").write_text((KUSTOMIZE_DIR / "base/config/gateway.yaml").read_text(), encoding="utf-8")
-    (tmp_path / "token.yaml").write_text("exporters:\n  otlp_grpc/monitor:\n    headerz: {a: b}\n", encoding="utf-8")
+    (tmp_path / "gateway.yaml").write_text(
+        (KUSTOMIZE_DIR / "base/config/gateway.yaml").read_text(), encoding="utf-8"
+    )
+    (tmp_path / "token.yaml").write_text(
+        "exporters:\n  otlp_grpc/monitor:\n    headerz: {a: b}\n", encoding="utf-8"
+    )
     proc = _otelcol_validate(built_binary(), tmp_path / "gateway.yaml", tmp_path / "token.yaml")
     assert proc.returncode != 0
     assert "headerz" in proc.stderr
