@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything the project needs on a fresh machine. Idempotent: a second run does nothing new.
 #   scripts/setup.sh          Python environment (.venv from uv.lock)
-#   scripts/setup.sh --all    also Debian packages and the aibos-otelcol collector binary (tests need them)
+#   scripts/setup.sh --all    also Debian packages, the aibos-otelcol collector binary and the
+#                             deploy/validate checker (tests need them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,5 +26,9 @@ if [[ "${1:-}" == "--all" ]]; then
     bash scripts/install-debian-packages.sh >&2
     if [[ -x collector-config/build.sh ]]; then
         collector-config/build.sh >&2
+    fi
+    # The offline checker of deploy/kubernetes and deploy/compose (tests/deploy_manifests/).
+    if [[ -x deploy/validate/build.sh ]]; then
+        deploy/validate/build.sh >&2
     fi
 fi

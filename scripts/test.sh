@@ -8,9 +8,9 @@ echo "== ruff"
 .venv/bin/ruff format --check aibos_otel tests benchmarks scripts
 echo "== mypy --strict aibos_otel"
 .venv/bin/mypy
-echo "== go test (the collector's own components)"
+echo "== go test (the collector's own components and the deploy/validate checker)"
 # Go's build and module caches stay where Go keeps them (outside the repository), as for build.sh.
-for component in collector-components/*/; do
+for component in collector-components/*/ deploy/validate/; do
     (cd "$component" && go vet ./... && go test ./...)
 done
 echo "== pytest"
