@@ -14,6 +14,7 @@ from prometheus_client.registry import CollectorRegistry
 
 from aibos_otel.monitor import redact
 from aibos_otel.monitor.access import check_listen_address
+from aibos_otel.monitor.audit_events import emit_transition
 from aibos_otel.monitor.evaluate.alerts import AlertManager
 from aibos_otel.monitor.evaluate.rules import RuleEngine
 from aibos_otel.monitor.httpserver import Server
@@ -26,7 +27,8 @@ from aibos_otel.monitor.receive.otlp_http import make_http_receiver
 from aibos_otel.monitor.serve.api import make_api_server
 from aibos_otel.monitor.settings import MonitorSettings
 from aibos_otel.monitor.store import Store
-from aibos_otel.policy.model import GROUP_BY_SERVICE, Policy, load_policy
+from aibos_otel.policy.errors_policy import GROUP_BY_SERVICE
+from aibos_otel.policy.model import Policy, load_policy
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,8 @@ class Monitor:
             settings.database,
             max_error_groups=self.policy.limits.error_groups,
             on_overflow=lambda n: self.metrics.count_overflow("error_groups", n),
+            errors=self.policy.errors,
+            on_transition=emit_transition,
         )
         self.outbox = Outbox(self.store)
         self.alerts = AlertManager(self.policy, self.store, self.outbox, self.metrics)
@@ -61,6 +65,8 @@ class Monitor:
             native_scan=settings.native_scan,
             budget_seconds=settings.batch_budget_seconds,
             per_service_groups=self.policy.errors.group_by == GROUP_BY_SERVICE,
+            grouping=self.policy.errors.grouping,
+            grouping_attributes=self.policy.errors.rules_need_attributes,
         )
         self.dispatcher = Dispatcher(
             self.outbox,
