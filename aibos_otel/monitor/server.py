@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 HISTORY_KEEP_NS = 30 * 86_400 * 10**9  # resolved alert episodes and delivered notifications
 PRUNE_EVERY_NS = 3600 * 10**9
+AGE_EVERY_NS = 60 * 10**9  # ignores that ran out and new groups that are no longer new
 
 
 class Monitor:
@@ -81,6 +82,7 @@ class Monitor:
         self._ticker: threading.Thread | None = None
         self._stop_push: Callable[[], None] | None = None
         self._last_prune_ns = 0
+        self._last_age_ns = 0
 
     # ports actually bound (after start)
     grpc_port: int | None = None
@@ -138,6 +140,10 @@ class Monitor:
             retention = self.policy.retention_ns
             keep_groups = max(retention.get("error", 0), retention.get("fatal", 0))
             self.store.prune(now, HISTORY_KEEP_NS, keep_groups)
+        if now - self._last_age_ns >= AGE_EVERY_NS:
+            self._last_age_ns = now
+            with self.ingestor.lock:  # the store's cached rows change with the ingest path's
+                self.store.age_groups(now)
 
     def refresh_gauges(self) -> None:
         """Update gauges that are read from state at scrape time."""

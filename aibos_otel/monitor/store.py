@@ -882,3 +882,24 @@ class Store:
         if not rows:
             return ""
         return newest([r for r in json.loads(rows[0]["releases"]) if r != OTHER_RELEASES])
+
+    def age_groups(self, now_ns: int) -> int:
+        """Time-driven transitions without an occurrence: an ignore-for-a-duration that ran out,
+        and a ``new`` group first seen longer than ``errors.new_for`` ago, become ``ongoing``.
+        Returns how many groups moved (at most 1000 a call: the rest on the next)."""
+        rows = self.query(
+            "SELECT fingerprint, state FROM error_groups WHERE merged_into = '' AND ("
+            "(state = 'ignored' AND json_extract(state_detail, '$.until_ns') <= ?) "
+            "OR (state = 'new' AND first_seen_ns <= ?)) LIMIT 1000",
+            (now_ns, now_ns - self.errors.new_for_ns),
+        )
+        for row in rows:
+            reason = (
+                "the ignore period ended"
+                if row["state"] == IGNORED
+                else "first seen longer ago than errors.new_for"
+            )
+            self.change_state(
+                row["fingerprint"], ONGOING, detail={}, actor=SYSTEM_ACTOR, reason=reason, now_ns=now_ns
+            )
+        return len(rows)

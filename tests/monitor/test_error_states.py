@@ -275,3 +275,24 @@ def test_audit_events_use_the_sdk_contract(caplog: pytest.LogCaptureFixture) -> 
             {"fingerprint": "x", "from_state": "a", "to_state": "b", "actor": "", "reason": ""}
         )
     )
+
+
+def test_time_driven_transitions_without_an_occurrence(tmp_path: Path) -> None:
+    store = Store(tmp_path / "m.db", errors=Errors(new_for_ns=1000))
+    try:
+        store.record_errors([event(fp="a" * 32), event(fp="b" * 32, t=NOW + 5000)])
+        store.change_state(
+            "a" * 32,
+            "ignored",
+            detail={"mode": "duration", "until_ns": NOW + 100},
+            actor="x",
+            reason="r",
+            now_ns=NOW,
+        )
+        assert store.age_groups(NOW + 50) == 0
+        assert store.age_groups(NOW + 200) == 1
+        assert (store.error_group("a" * 32) or {})["state"] == "ongoing"
+        assert store.age_groups(NOW + 6000) == 1  # b: new for longer than new_for
+        assert (store.error_group("b" * 32) or {})["state"] == "ongoing"
+    finally:
+        store.close()
