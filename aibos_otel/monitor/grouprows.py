@@ -1,10 +1,11 @@
 """Error-group rows: the cached, decoded form the ingest path merges into, and the JSON the API shows.
 
 ``error_groups`` keeps, besides counts and the sample: the state and its detail (JSON: how it
-was resolved or ignored), releases (JSON ``{release: count}``, at most :data:`MAX_RELEASES`),
+was resolved or ignored), releases (JSON ``{release: count}``, at most :data:`MAX_RELEASES`, as last
+written; the count of the current release since is in ``release_now_count``),
 an hourly histogram (JSON ``{hour: count}`` of past hours; the current hour is in the ``hour``
 and ``hour_count`` columns, so a batch within the hour writes two integers, not the JSON), the
-affected users (``usercount`` blob) and merges (``merged_into``).
+affected users (count here, the ``usercount`` blob in ``error_group_users``) and merges (``merged_into``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ MAX_RELEASES = 50
 OTHER_RELEASES = "(other)"
 ROW_COLUMNS = (
     "count, first_seen_ns, last_seen_ns, services, environments, trace_ids, state, state_detail, "
-    "releases, first_release, last_release, histogram, hour, hour_count, users, user_count"
+    "releases, first_release, last_release, histogram, hour, hour_count, user_count, "
+    "release_now, release_now_count"
 )
 
 
@@ -47,6 +49,10 @@ class GroupRow:
     hour_count: int
     users: UserCounter
     user_count: int
+    release_now: str
+    """The release counted in the ``release_now_count`` column (a batch of only this release
+    writes one integer); ``releases`` holds every release's full count."""
+    release_now_count: int
 
     def hours(self) -> dict[int, int]:
         """Every hourly bucket, the current one included."""
@@ -72,15 +78,30 @@ def load_row(db: sqlite3.Connection, fingerprint: str) -> GroupRow | None:
         json.loads(found["trace_ids"]),
         found["state"],
         json.loads(found["state_detail"]),
-        json.loads(found["releases"]),
+        _releases(found),
         found["first_release"],
         found["last_release"],
         {int(k): v for k, v in json.loads(found["histogram"]).items()},
         found["hour"],
         found["hour_count"],
-        UserCounter.from_bytes(found["users"]),
+        UserCounter.from_bytes(_users_blob(db, fingerprint)),
         found["user_count"],
+        found["release_now"],
+        found["release_now_count"],
     )
+
+
+def _users_blob(db: sqlite3.Connection, fingerprint: str) -> bytes | None:
+    found = db.execute("SELECT users FROM error_group_users WHERE fingerprint=?", (fingerprint,)).fetchone()
+    return None if found is None else bytes(found[0])
+
+
+def _releases(row: sqlite3.Row) -> dict[str, int]:
+    """Counts per release: the JSON as last written plus the current release's column."""
+    releases: dict[str, int] = json.loads(row["releases"])
+    if row["release_now_count"]:
+        releases[row["release_now"]] = releases.get(row["release_now"], 0) + row["release_now_count"]
+    return releases
 
 
 def trim_hours(hours: dict[int, int], newest: int) -> dict[int, int]:
@@ -109,7 +130,7 @@ def group_dict(row: sqlite3.Row, *, detail: bool = False) -> dict[str, Any]:
         "regressions": row["regressions"],
         "first_release": row["first_release"],
         "last_release": row["last_release"],
-        "releases": json.loads(row["releases"]),
+        "releases": _releases(row),
         "user_count": row["user_count"],
         "merged_into": row["merged_into"] or None,
     }

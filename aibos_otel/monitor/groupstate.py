@@ -21,7 +21,7 @@ so the store only applies them; the actions people take are in ``group_actions``
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,10 +125,16 @@ class EscalationTracker:
     _windows: dict[str, _Window] = field(default_factory=dict)
 
     def observe(
-        self, fingerprint: str, count: int, now_ns: int, first_seen_ns: int, hours: Mapping[int, int]
+        self,
+        fingerprint: str,
+        count: int,
+        now_ns: int,
+        first_seen_ns: int,
+        hours: Callable[[], Mapping[int, int]],
     ) -> bool:
         """Add ``count`` occurrences at ``now_ns``; True when the group escalates now (once per
-        window). ``hours``: the group's hourly buckets (hour index -> count), this batch included."""
+        window). ``hours()``: the group's hourly buckets (hour index -> count), this batch
+        included; only called when the window holds ``min_events`` (the rare case)."""
         if not self.enabled:
             return False
         w = self._windows.get(fingerprint)
@@ -147,7 +153,7 @@ class EscalationTracker:
         if history_ns < self.window_ns:
             return False  # too young to have a baseline of its own: it is new, not escalating
         first_hour = (now_ns - self.window_ns - history_ns) // HOUR_NS
-        before = sum(n for hour, n in hours.items() if hour >= first_hour) - w.total
+        before = sum(n for hour, n in hours().items() if hour >= first_hour) - w.total
         expected = max(before, 0) * self.window_ns / history_ns
         if w.total < self.factor * max(expected, 1.0):
             return False

@@ -54,7 +54,7 @@ OVERFLOW_TYPE = "ErrorGroupCapReached"
 _UPDATE_GROUP = (
     "UPDATE error_groups SET count=count+?, first_seen_ns=?, last_seen_ns=?, "
     "services=COALESCE(?, services), environments=COALESCE(?, environments), trace_ids=?, "
-    "releases=?, last_release=?"
+    "last_release=?"
 )
 MAX_LIST_VALUES = 20
 SAMPLE_STACK_LIMIT = 16_384
@@ -148,7 +148,8 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE error_groups ADD COLUMN histogram TEXT NOT NULL DEFAULT '{}';
     ALTER TABLE error_groups ADD COLUMN hour INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE error_groups ADD COLUMN hour_count INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE error_groups ADD COLUMN users BLOB;
+    ALTER TABLE error_groups ADD COLUMN release_now TEXT NOT NULL DEFAULT '';
+    ALTER TABLE error_groups ADD COLUMN release_now_count INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE error_groups ADD COLUMN user_count INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE error_groups ADD COLUMN merged_into TEXT NOT NULL DEFAULT '';
     ALTER TABLE error_groups ADD COLUMN merged_count INTEGER NOT NULL DEFAULT 0;
@@ -165,6 +166,7 @@ MIGRATIONS: tuple[str, ...] = (
         at_ns INTEGER NOT NULL
     );
     CREATE INDEX error_group_transitions_group ON error_group_transitions (fingerprint, id);
+    CREATE TABLE error_group_users (fingerprint TEXT PRIMARY KEY, users BLOB NOT NULL);
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -203,6 +205,8 @@ class _GroupDelta:
     releases: Counter[str] = field(default_factory=Counter)
     hours: Counter[int] = field(default_factory=Counter)
     users: set[int] = field(default_factory=set)
+    first_release: str = ""
+    """The release of the earliest occurrence."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,15 +267,40 @@ def _merge_releases(old: dict[str, int], new: Counter[str]) -> dict[str, int]:
     return merged
 
 
+def _save_users(db: sqlite3.Connection, fp: str, users: UserCounter) -> None:
+    db.execute(
+        "INSERT INTO error_group_users (fingerprint, users) VALUES (?, ?) "
+        "ON CONFLICT (fingerprint) DO UPDATE SET users=excluded.users",
+        (fp, users.to_bytes()),
+    )
+
+
+_USER_HASHES: dict[str, int] = {}
+_USER_HASH_CACHE = 50_000
+
+
+def _user_hash(user: str) -> int:
+    """:func:`user_hash`, remembered: active users recur, and BLAKE2b is the costly part."""
+    h = _USER_HASHES.get(user)
+    if h is None:
+        if len(_USER_HASHES) >= _USER_HASH_CACHE:
+            _USER_HASHES.clear()
+        h = _USER_HASHES[user] = user_hash(user)
+    return h
+
+
 def _deltas(events: Sequence[ErrorEvent], redirect: dict[str, str]) -> dict[str, _GroupDelta]:
     deltas: dict[str, _GroupDelta] = {}
     for ev in events:
         fp = redirect.get(ev.fingerprint, ev.fingerprint)
         delta = deltas.get(fp)
         if delta is None:
-            delta = deltas[fp] = _GroupDelta(ev, first_ns=ev.time_ns, last_ns=ev.time_ns)
+            delta = deltas[fp] = _GroupDelta(
+                ev, first_ns=ev.time_ns, last_ns=ev.time_ns, first_release=ev.release
+            )
         delta.count += 1
-        delta.first_ns = min(delta.first_ns, ev.time_ns)
+        if ev.time_ns < delta.first_ns:
+            delta.first_ns, delta.first_release = ev.time_ns, ev.release
         if ev.time_ns >= delta.last_ns:
             delta.last_ns = ev.time_ns
             delta.event = ev  # the newest occurrence is the sample
@@ -279,10 +308,11 @@ def _deltas(events: Sequence[ErrorEvent], redirect: dict[str, str]) -> dict[str,
         delta.environments.add(ev.environment)
         if ev.trace_id and ev.trace_id not in delta.trace_ids:
             delta.trace_ids.append(ev.trace_id)
-        delta.releases[ev.release] += 1
-        delta.hours[ev.time_ns // HOUR_NS] += 1
+        releases, hours, hour = delta.releases, delta.hours, ev.time_ns // HOUR_NS
+        releases[ev.release] = releases.get(ev.release, 0) + 1
+        hours[hour] = hours.get(hour, 0) + 1
         if ev.user:
-            delta.users.add(user_hash(ev.user))
+            delta.users.add(_user_hash(ev.user))
     return deltas
 
 
@@ -406,7 +436,12 @@ class Store:
                 "DELETE FROM alerts WHERE state = 'resolved' AND resolved_at_ns < ?", (cutoff,)
             ).rowcount
             if groups:
+                for table in ("error_group_transitions", "error_group_users"):
+                    db.execute(
+                        f"DELETE FROM {table} WHERE fingerprint NOT IN (SELECT fingerprint FROM error_groups)"
+                    )
                 self._recount()
+                self._load_redirects()
         return int(sent + alerts + groups)
 
     # -- error groups -----------------------------------------------------------------------
@@ -500,7 +535,7 @@ class Store:
             now_ns=d.last_ns,
             new_for_ns=self.errors.new_for_ns,
         )
-        escalating = self._escalation.observe(fp, d.count, d.last_ns, row.first_seen_ns, row.hours())
+        escalating = self._escalation.observe(fp, d.count, d.last_ns, row.first_seen_ns, row.hours)
         if escalating and row.state == IGNORED and row.detail.get("mode") == "escalating":
             change = (ONGOING, "escalating while ignored until it escalates", "")
         if change is not None:
@@ -536,7 +571,7 @@ class Store:
         hour = max(d.hours)
         past = {h: n for h, n in d.hours.items() if h != hour}
         releases = _merge_releases({}, d.releases)
-        first_release = min(d.releases, key=lambda r: r == "") if d.releases else ""
+        first_release = d.first_release
         row = GroupRow(
             d.count,
             d.first_ns,
@@ -554,12 +589,14 @@ class Store:
             d.hours[hour],
             users,
             users.count(),
+            ev.release,
+            0,
         )
         db.execute(
             "INSERT INTO error_groups (fingerprint, exc_type, message, stacktrace, count, "
             "first_seen_ns, last_seen_ns, services, environments, trace_ids, exception_fingerprint, "
-            "state, releases, first_release, last_release, histogram, hour, hour_count, users, user_count) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "state, releases, first_release, last_release, histogram, hour, hour_count, user_count, "
+            "release_now) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 fp,
                 ev.exc_type,
@@ -579,10 +616,12 @@ class Store:
                 json.dumps(past),
                 hour,
                 row.hour_count,
-                users.to_bytes() if d.users else None,
                 row.user_count,
+                ev.release,
             ),
         )
+        if d.users:
+            _save_users(db, fp, users)
         self._remember(fp, row)
 
     def _update_group(
@@ -597,7 +636,6 @@ class Store:
         row.count += d.count
         row.first_seen_ns = min(row.first_seen_ns, d.first_ns)
         row.last_seen_ns = max(row.last_seen_ns, d.last_ns)
-        row.releases = _merge_releases(row.releases, d.releases)
         if newer:
             row.last_release = ev.release
         sets = [_UPDATE_GROUP]
@@ -608,9 +646,17 @@ class Store:
             None if services == row.services else json.dumps(services),
             None if environments == row.environments else json.dumps(environments),
             json.dumps(row.trace_ids),
-            json.dumps(row.releases),
             row.last_release,
         ]
+        row.releases = _merge_releases(row.releases, d.releases)
+        if len(d.releases) == 1 and row.release_now in d.releases:  # the common case: one integer
+            row.release_now_count += d.count
+            sets.append(", release_now_count=?")
+            params.append(row.release_now_count)
+        else:
+            row.release_now, row.release_now_count = ev.release, 0
+            sets.append(", releases=?, release_now=?, release_now_count=0")
+            params += [json.dumps(row.releases), row.release_now]
         row.services, row.environments = services, environments
         if set(d.hours) == {row.hour}:  # the common case: this hour's bucket, two integers
             row.hour_count += d.count
@@ -626,9 +672,12 @@ class Store:
         sets.append(", hour=?, hour_count=?")
         params += [row.hour, row.hour_count]
         if d.users and row.users.add(d.users):
+            # the sketch (up to 16 KiB) lives in a table of its own, written only when it
+            # changed: SQLite rewrites a whole record on UPDATE, so it stays out of this row
             row.user_count = row.users.count()
-            sets.append(", users=?, user_count=?")
-            params += [row.users.to_bytes(), row.user_count]
+            sets.append(", user_count=?")
+            params.append(row.user_count)
+            _save_users(db, fp, row.users)
         if newer:  # the newest occurrence becomes the sample
             sets.append(", exc_type=?, message=?, stacktrace=?")
             params += [ev.exc_type, ev.message, ev.stacktrace[:SAMPLE_STACK_LIMIT]]
@@ -821,8 +870,8 @@ class Store:
                 merged.append(fp)
             for fp in [*merged, target]:
                 self._groups.pop(fp, None)
-        for fp in merged:
-            self.set_redirect(fp, target)
+            for fp in merged:  # under the store's lock: no batch counts into a merged-away row
+                self.set_redirect(fp, target)
         for t in transitions:
             self._on_transition(t)
         return merged
@@ -852,7 +901,7 @@ class Store:
             )
             self._groups.pop(source, None)
             self._groups.pop(target, None)
-        self.set_redirect(source, None)
+            self.set_redirect(source, None)
         self._on_transition(transition)
         return str(target)
 

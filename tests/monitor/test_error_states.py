@@ -186,10 +186,10 @@ def test_escalation_needs_rate_above_its_own_baseline() -> None:
     tracker = EscalationTracker(5, 600 * 10**9, 10, 24 * HOUR_NS)
     first = NOW - 24 * HOUR_NS
     busy = {h: 600 for h in range(first // HOUR_NS, NOW // HOUR_NS + 1)}  # 100 per 10 minutes
-    assert not tracker.observe("g", 120, NOW, first, busy)  # 120 < 5 x 100
+    assert not tracker.observe("g", 120, NOW, first, lambda: busy)  # 120 < 5 x 100
     quiet = {h: 6 for h in range(first // HOUR_NS, NOW // HOUR_NS + 1)}
     quiet[NOW // HOUR_NS] += 120
-    assert tracker.observe("h", 120, NOW, first, quiet)
+    assert tracker.observe("h", 120, NOW, first, lambda: quiet)
 
 
 def test_user_count_exact_up_to_the_bound_then_within_two_percent_at_100k(store: Store) -> None:
@@ -205,7 +205,7 @@ def test_user_count_exact_up_to_the_bound_then_within_two_percent_at_100k(store:
         )
     counted = (store.error_group("f" * 32) or {})["user_count"]
     assert abs(counted - truth) / truth < 0.02, counted
-    blob = store.query("SELECT users FROM error_groups")[0][0]
+    blob = store.query("SELECT users FROM error_group_users")[0][0]
     assert len(blob) <= 16385 and b"user-" not in blob  # bounded, and hashes, not ids
 
 

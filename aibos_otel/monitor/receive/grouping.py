@@ -18,6 +18,7 @@ from aibos_otel.policy.errors_policy import GroupingRule
 USER_KEYS = ("enduser.id", "user.id")
 """Attributes that name the affected user (OpenTelemetry's ``enduser.id``; ``user.id`` as many
 SDKs and Sentry's ``user.id`` spell it). The first present wins."""
+_USER_KEYS = frozenset(USER_KEYS)
 MAX_ATTRIBUTES_READ = 128
 
 
@@ -40,12 +41,18 @@ def string_attributes(attributes: Sequence[KeyValue]) -> dict[str, str]:
 
 
 def user_of(attributes: Sequence[KeyValue]) -> str:
-    """``enduser.id`` or ``user.id`` of a record ("" when neither is set)."""
-    found = ""
+    """``enduser.id`` or ``user.id`` of a record, whichever comes first ("" when neither is set).
+
+    Runs for every error record of a batch that mentions ``user.id``: it stops at the first match
+    and reads strings and integers without the JSON path of :func:`any_text`."""
     for kv in attributes:
         key = kv.key
-        if key == "enduser.id":
-            return any_text(kv.value)
-        if key == "user.id" and not found:
-            found = any_text(kv.value)
-    return found
+        if key in _USER_KEYS:
+            value = kv.value
+            kind = value.WhichOneof("value")
+            if kind == "string_value":
+                return value.string_value
+            if kind == "int_value":
+                return str(value.int_value)
+            return any_text(value)
+    return ""
