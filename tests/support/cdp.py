@@ -6,6 +6,7 @@ screenshot -- the page's own script does the work, as in a user's browser."""
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import subprocess
@@ -14,28 +15,37 @@ from pathlib import Path
 from typing import Any
 
 
+def _high(fds: tuple[int, int]) -> tuple[int, int]:
+    """The pipe's ends moved to fds >= 10, so the shell's ``3<&N 4>&M`` cannot clobber one."""
+    out = tuple(fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in fds)
+    for fd in fds:
+        os.close(fd)
+    return out[0], out[1]
+
+
 class Chromium:
     """One headless Chromium process with one page; use as a context manager (it is killed after)."""
 
     def __init__(self, binary: str, profile: Path, *, width: int = 1280, height: int = 900) -> None:
-        to_child_r, self._to_child = os.pipe()
-        self._from_child, from_child_w = os.pipe()
-        # the child must find its pipe ends at fd 3 (commands in) and fd 4 (replies out)
+        to_child_r, self._to_child = _high(os.pipe())
+        self._from_child, from_child_w = _high(os.pipe())
+        # The child must find its pipe ends at fd 3 (commands in) and fd 4 (replies out): a shell
+        # moves them there (no preexec_fn, which is unsafe in a process with threads).
+        argv = [
+            binary,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            f"--window-size={width},{height}",
+            "--remote-debugging-pipe",
+            "about:blank",
+        ]
         self.proc = subprocess.Popen(
-            [
-                binary,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--no-first-run",
-                f"--user-data-dir={profile}",
-                f"--window-size={width},{height}",
-                "--remote-debugging-pipe",
-                "about:blank",
-            ],
-            pass_fds=(3, 4),
-            preexec_fn=lambda: (os.dup2(to_child_r, 3), os.dup2(from_child_w, 4)),  # noqa: PLW1509
+            ["/bin/sh", "-c", f'exec "$@" 3<&{to_child_r} 4>&{from_child_w}', "chromium", *argv],
+            pass_fds=(to_child_r, from_child_w),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
