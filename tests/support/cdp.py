@@ -29,7 +29,7 @@ class Chromium:
     def __init__(self, binary: str, profile: Path, *, width: int = 1280, height: int = 900) -> None:
         to_child_r, self._to_child = _high(os.pipe())
         self._from_child, from_child_w = _high(os.pipe())
-        # The child must find its pipe ends at fd 3 (commands in) and fd 4 (replies out): a shell
+        # The child must find its pipe ends at fd 3 (commands in) and fd 4 (replies out): bash
         # moves them there (no preexec_fn, which is unsafe in a process with threads).
         argv = [
             binary,
@@ -44,7 +44,7 @@ class Chromium:
             "about:blank",
         ]
         self.proc = subprocess.Popen(
-            ["/bin/sh", "-c", f'exec "$@" 3<&{to_child_r} 4>&{from_child_w}', "chromium", *argv],
+            ["/bin/bash", "-c", f'exec "$@" 3<&{to_child_r} 4>&{from_child_w}', "chromium", *argv],
             pass_fds=(to_child_r, from_child_w),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
