@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from aibos_otel.monitor.server import Monitor
 
+from aibos_otel.monitor import errors_cli
 from aibos_otel.monitor.settings import (
     DEFAULT_API_PORT,
     DEFAULT_GRPC_PORT,
@@ -67,10 +68,7 @@ def register(subparsers: Any) -> None:
     mon = subparsers.add_parser("monitor", help="run the monitor with a policy file")
     _add_server_options(mon)
     mon.set_defaults(func=run_monitor)
-    errors = subparsers.add_parser("errors", help="list error groups (newest first)")
-    errors.add_argument("--data-dir", type=Path, default=None)
-    errors.add_argument("--limit", type=int, default=20)
-    errors.set_defaults(func=list_errors)
+    errors_cli.register(subparsers, list_errors)
     alerts = subparsers.add_parser("alerts", help="list alerts (active; --all for history)")
     alerts.add_argument("--data-dir", type=Path, default=None)
     alerts.add_argument("--all", action="store_true")
@@ -184,32 +182,34 @@ def _open_store(data_dir: Path | None) -> Any:
 
 
 def list_errors(args: argparse.Namespace) -> int:
-    """Print error groups as a table."""
+    """Print error groups as a table (filters: state, service, environment, release, text)."""
+    filters = errors_cli.check_filters(args)
+    if filters is None:
+        return 2
     store = _open_store(args.data_dir)
     if store is None:
         return 1
     try:
-        groups = store.error_groups(limit=args.limit)
+        groups = store.error_groups(limit=max(1, min(args.limit, 1000)), filters=filters)
     finally:
         store.close()
     rows = [
         [
             g["fingerprint"][:12],
             str(g["count"]),
-            g["status"],
+            g["state"],
+            str(g["user_count"]),
             (g["type"] or "-")[:30],
             g["message"].replace("\n", " ")[:60],
             ",".join(g["services"])[:30],
+            g["last_release"] or "-",
             _fmt_time(g["first_seen_ns"]),
             _fmt_time(g["last_seen_ns"]),
         ]
         for g in groups
     ]
-    print(
-        _table(
-            ["FINGERPRINT", "COUNT", "STATUS", "TYPE", "MESSAGE", "SERVICES", "FIRST SEEN", "LAST SEEN"], rows
-        )
-    )
+    headers = ["FINGERPRINT", "COUNT", "STATE", "USERS", "TYPE", "MESSAGE", "SERVICES", "RELEASE"]
+    print(_table([*headers, "FIRST SEEN", "LAST SEEN"], rows))
     return 0
 
 

@@ -14,6 +14,7 @@ from prometheus_client.registry import CollectorRegistry
 
 from aibos_otel.monitor import redact
 from aibos_otel.monitor.access import check_listen_address
+from aibos_otel.monitor.audit_events import emit_transition
 from aibos_otel.monitor.evaluate.alerts import AlertManager
 from aibos_otel.monitor.evaluate.rules import RuleEngine
 from aibos_otel.monitor.httpserver import Server
@@ -26,12 +27,14 @@ from aibos_otel.monitor.receive.otlp_http import make_http_receiver
 from aibos_otel.monitor.serve.api import make_api_server
 from aibos_otel.monitor.settings import MonitorSettings
 from aibos_otel.monitor.store import Store
-from aibos_otel.policy.model import GROUP_BY_SERVICE, Policy, load_policy
+from aibos_otel.policy.errors_policy import GROUP_BY_SERVICE
+from aibos_otel.policy.model import Policy, load_policy
 
 log = logging.getLogger(__name__)
 
 HISTORY_KEEP_NS = 30 * 86_400 * 10**9  # resolved alert episodes and delivered notifications
 PRUNE_EVERY_NS = 3600 * 10**9
+AGE_EVERY_NS = 60 * 10**9  # ignores that ran out and new groups that are no longer new
 
 
 class Monitor:
@@ -49,6 +52,8 @@ class Monitor:
             settings.database,
             max_error_groups=self.policy.limits.error_groups,
             on_overflow=lambda n: self.metrics.count_overflow("error_groups", n),
+            errors=self.policy.errors,
+            on_transition=emit_transition,
         )
         self.outbox = Outbox(self.store)
         self.alerts = AlertManager(self.policy, self.store, self.outbox, self.metrics)
@@ -61,6 +66,8 @@ class Monitor:
             native_scan=settings.native_scan,
             budget_seconds=settings.batch_budget_seconds,
             per_service_groups=self.policy.errors.group_by == GROUP_BY_SERVICE,
+            grouping=self.policy.errors.grouping,
+            grouping_attributes=self.policy.errors.rules_need_attributes,
         )
         self.dispatcher = Dispatcher(
             self.outbox,
@@ -75,6 +82,7 @@ class Monitor:
         self._ticker: threading.Thread | None = None
         self._stop_push: Callable[[], None] | None = None
         self._last_prune_ns = 0
+        self._last_age_ns = 0
 
     # ports actually bound (after start)
     grpc_port: int | None = None
@@ -132,6 +140,10 @@ class Monitor:
             retention = self.policy.retention_ns
             keep_groups = max(retention.get("error", 0), retention.get("fatal", 0))
             self.store.prune(now, HISTORY_KEEP_NS, keep_groups)
+        if now - self._last_age_ns >= AGE_EVERY_NS:
+            self._last_age_ns = now
+            with self.ingestor.lock:  # the store's cached rows change with the ingest path's
+                self.store.age_groups(now)
 
     def refresh_gauges(self) -> None:
         """Update gauges that are read from state at scrape time."""

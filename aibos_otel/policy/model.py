@@ -17,6 +17,7 @@ from typing import Any
 
 from aibos_otel.alerting import SEVERITIES
 from aibos_otel.levels import ALL_LEVELS, LEVELS
+from aibos_otel.policy.errors_policy import Errors, parse_errors
 from aibos_otel.policy.logql import LogQLError, RuleExpr, parse_duration, parse_rule
 from aibos_otel.policy.templates import template_errors
 from aibos_otel.policy.yamlsource import Issue, Source, dotted, load, read_bounded
@@ -129,6 +130,7 @@ class ErrorGroupAlerts:
 
     on_new: bool = True
     on_regression: bool = True
+    on_escalation: bool = True
     severity: str = "warning"
     channels: tuple[str, ...] | None = None
 
@@ -165,23 +167,6 @@ class Limits:
 
     error_groups: int = DEFAULT_MAX_ERROR_GROUPS
     active_alerts: int = DEFAULT_MAX_ACTIVE_ALERTS
-
-
-GROUP_BY_SERVICE = "service"
-GROUP_BY_FLEET = "fleet"
-GROUP_BY_CHOICES = (GROUP_BY_SERVICE, GROUP_BY_FLEET)
-
-
-@dataclass(frozen=True, slots=True)
-class Errors:
-    """How occurrences become error groups.
-
-    ``group_by: service`` (the default, as Sentry projects and Datadog Error Tracking do): the
-    same exception in two services is two groups, each with its own ``new-error-group`` alert.
-    ``fleet``: one group across services (one alert for the first service that raises it).
-    """
-
-    group_by: str = GROUP_BY_SERVICE
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,12 +315,7 @@ class _Validator:
         return Policy(origin, retention, channels, alerting, rules, redaction, warnings, limits, errors)
 
     def errors(self, value: Any) -> Errors:
-        body = self.mapping(value, ("errors",), {"group_by"})
-        group_by = body.get("group_by", GROUP_BY_SERVICE)
-        if group_by not in GROUP_BY_CHOICES:
-            self.issue(("errors", "group_by"), f"must be one of {', '.join(GROUP_BY_CHOICES)}")
-            group_by = GROUP_BY_SERVICE
-        return Errors(group_by=group_by)
+        return parse_errors(self, value)
 
     def limits(self, value: Any) -> Limits:
         body = self.mapping(value, ("limits",), set(LIMIT_FIELDS))
@@ -367,7 +347,7 @@ class _Validator:
                 self.issue(path, "channel names are letters, digits, '.', '_' and '-'")
             body = self.mapping(spec, path)
             ctype = body.get("type")
-            if ctype not in CHANNEL_TYPES:
+            if not isinstance(ctype, str) or ctype not in CHANNEL_TYPES:
                 self.issue((*path, "type"), f"must be one of {', '.join(CHANNEL_TYPES)}")
                 continue
             required, optional = CHANNEL_TYPES[ctype]
@@ -450,7 +430,7 @@ class _Validator:
         eg = self.mapping(
             body.get("error_groups"),
             (*path, "error_groups"),
-            {"on_new", "on_regression", "severity", "channels"},
+            {"on_new", "on_regression", "on_escalation", "severity", "channels"},
         )
         severity = self.string(eg.get("severity", "warning"), (*path, "error_groups", "severity"))
         if severity not in SEVERITIES:
@@ -458,6 +438,7 @@ class _Validator:
         error_groups = ErrorGroupAlerts(
             self.boolean(eg.get("on_new"), (*path, "error_groups", "on_new"), True),
             self.boolean(eg.get("on_regression"), (*path, "error_groups", "on_regression"), True),
+            self.boolean(eg.get("on_escalation"), (*path, "error_groups", "on_escalation"), True),
             severity,
             self.names(eg["channels"], (*path, "error_groups", "channels")) if "channels" in eg else None,
         )

@@ -91,8 +91,8 @@ def test_page_shows_alerts_errors_and_volume(monitor: Monitor, tmp_path: Any) ->
     alerts, errors, volume = parser.tables["alerts"], parser.tables["errors"], parser.tables["volume"]
     fatal = next(row for row in alerts if row[0] == "fatal-errors")
     assert fatal[1] == "firing" and "service_name=shop" in fatal[2] and "shop: 1 fatal log(s)" in fatal[3]
-    card = next(row for row in errors if row[1] == "CardError")
-    assert card[0] == "3" and card[2] == "card declined" and card[3] == "shop"
-    assert card[4] != "-" and card[5] != "-"
-    assert errors[0][0] == "3"  # sorted by count
+    card = next(row for row in errors if row[2] == "CardError")
+    assert card[1] == "3" and card[3] == "card declined" and card[4] == "shop"
+    assert card[5] != "-" and card[6] != "-" and card[7] == "new"
+    assert errors[0][1] == "3"  # sorted by count
     assert {row[0]: row[1] for row in volume} == {"info": "5", "error": "3", "fatal": "1"}

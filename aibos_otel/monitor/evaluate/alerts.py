@@ -352,11 +352,13 @@ class AlertManager:
             changed = []
             cap: Alert | None = None
             for change in changes:
-                if (change.kind == "new" and not cfg.on_new) or (
-                    change.kind == "regression" and not cfg.on_regression
-                ):
+                if not {
+                    "new": cfg.on_new,
+                    "regression": cfg.on_regression,
+                    "escalation": cfg.on_escalation,
+                }.get(change.kind, False):
                     continue
-                name = "new-error-group" if change.kind == "new" else "error-regression"
+                name = _ERROR_GROUP_ALERTS[change.kind]
                 labels = {
                     "alertname": name,
                     "fingerprint": change.fingerprint,
@@ -365,6 +367,8 @@ class AlertManager:
                 }
                 if change.environment:
                     labels[ENVIRONMENT_LABELS[0]] = change.environment
+                if change.release and change.kind == "regression":
+                    labels["release"] = change.release  # a regression in a later release alerts again
                 key = alert_key(name, labels)
                 if key in self.active:
                     continue
@@ -374,7 +378,7 @@ class AlertManager:
                 alert = self._new_alert(key, name, labels, "error_group", now_ns)
                 alert.resolve_after_ns = self.policy.alerting.resolve_after_ns
                 alert.value = 1
-                what = "New error" if change.kind == "new" else "Error is back after being resolved"
+                what = _ERROR_GROUP_WHAT[change.kind]
                 alert.annotations = {
                     "summary": redact_text(
                         f"{what} in {change.service}: {change.exc_type or 'error'}: {change.message}"[:500]
@@ -677,6 +681,18 @@ class AlertManager:
             if before is not None:
                 ordered = [a for a in ordered if _page_order(a) < before]
             return [a.public() for a in ordered[:limit]], len(ordered) > limit
+
+
+_ERROR_GROUP_ALERTS = {
+    "new": "new-error-group",
+    "regression": "error-regression",
+    "escalation": "error-escalation",
+}
+_ERROR_GROUP_WHAT = {
+    "new": "New error",
+    "regression": "Error is back after being resolved",
+    "escalation": "Error rate escalated above its baseline",
+}
 
 
 def _as_names(value: object) -> list[str]:

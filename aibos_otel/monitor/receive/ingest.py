@@ -27,9 +27,12 @@ from aibos_otel.levels import LEVEL_BY_SEVERITY, level_for
 from aibos_otel.monitor.labels import environment_of, resource_labels
 from aibos_otel.monitor.metrics import BatchCounts, DerivedMetrics
 from aibos_otel.monitor.otlp import any_text, any_value
+from aibos_otel.monitor.receive.grouping import apply_rules, string_attributes, user_of
 from aibos_otel.monitor.receive.scan import ScopeScan, scan_logs
 from aibos_otel.monitor.redact import redact_text
+from aibos_otel.monitor.releases import MAX_RELEASE_CHARS
 from aibos_otel.monitor.store import ErrorEvent, GroupChange, Store
+from aibos_otel.policy.errors_policy import GroupingRule
 
 STATUS_CODE_ERROR = 2
 
@@ -115,6 +118,8 @@ class _Resource:
     service: str
     environment: str
     metric_service: str
+    release: str
+    """``service.version`` (the release error groups count by)."""
     plans: dict[int, _Plan] = field(default_factory=dict)  # by severity number
 
 
@@ -143,6 +148,9 @@ class _Batch:
     """Presence-only feeds this batch reached."""
     deadline: float = 0.0
     over_budget: int = 0
+    read_users: bool = True
+    """Whether error records may carry a user id: False when the request's bytes hold no
+    ``user.id`` (``enduser.id`` contains it too), so the common batch reads no attributes for it."""
 
 
 @dataclass
@@ -167,6 +175,10 @@ class Ingestor:
     per_service_groups: bool = True
     """Error groups per ``service.name`` (policy ``errors.group_by: service``, the default);
     ``False`` groups one exception across the fleet."""
+    grouping: Sequence[GroupingRule] = ()
+    """The policy's grouping rules (``errors.grouping``)."""
+    grouping_attributes: bool = False
+    """Some grouping rule matches on attributes (``Errors.rules_need_attributes``)."""
     _resources: dict[bytes, _Resource] = field(default_factory=dict, repr=False)
     _rules_generation: int = -1
 
@@ -180,6 +192,7 @@ class Ingestor:
         it (the scan reads it).
         """
         batch = _Batch(self.clock())
+        batch.read_users = raw is None or b"user.id" in raw
         with self.lock:
             batch.deadline = time.monotonic() + self.budget_seconds
             scans = scan_logs(request, raw, batch.receive_ns, batch.counts, use_native=self.native_scan)
@@ -200,7 +213,8 @@ class Ingestor:
                 if batch.over_budget:
                     batch.over_budget += len(todo)
                     continue
-                self._work(rl.scope_logs[scan.scope].log_records, todo, scan, resource, batch)
+                sl = rl.scope_logs[scan.scope]
+                self._work(sl.log_records, todo, scan, resource, batch, module=sl.scope.name)
             self._finish(batch)
         return batch.result
 
@@ -239,6 +253,8 @@ class Ingestor:
         scan: ScopeScan,
         resource: _Resource,
         batch: _Batch,
+        *,
+        module: str,
     ) -> None:
         """The step of its own for each record in ``todo``: rule feeds, error events, log alerts."""
         plans, base, receive_ns = resource.plans, resource.base, batch.receive_ns
@@ -279,20 +295,56 @@ class Ingestor:
                 if body is None:
                     body = any_text(lr.body)
                 errors.append(
-                    _error_event(
-                        exc or _Exception(),
-                        body,
-                        resource.service,
-                        resource.environment,
-                        per_service=self.per_service_groups,
-                        trace_id=lr.trace_id,
-                        time_ns=ts,
+                    self._log_error(
+                        lr, exc or _Exception(), body, resource=resource, batch=batch, ts=ts, module=module
                     )
                 )
             if alert_attrs:
                 if body is None:
                     body = any_text(lr.body)
                 log_alerts.append(LogAlert(plan.labels, alert_attrs, body, ts))
+
+    def _log_error(
+        self,
+        lr: LogRecord,
+        exc: _Exception,
+        body: str,
+        *,
+        resource: _Resource,
+        batch: _Batch,
+        ts: int,
+        module: str,
+    ) -> ErrorEvent:
+        """The error event of one log record: its group (grouping rules), release and user."""
+        event = _error_event(
+            exc,
+            body,
+            resource.service,
+            resource.environment,
+            per_service=self.per_service_groups,
+            trace_id=lr.trace_id,
+            time_ns=ts,
+        )
+        event.release = resource.release
+        if batch.read_users:
+            event.user = user_of(lr.attributes)
+        if self.grouping:
+            self._regroup(event, module, lr.attributes)
+        return event
+
+    def _regroup(self, event: ErrorEvent, module: str, attributes: Sequence[KeyValue]) -> None:
+        """Apply the policy's grouping rules to an occurrence (its group, then per service)."""
+        fields = {
+            "type": event.exc_type,
+            "message": event.message,
+            "module": module,
+            "service": event.service,
+        }
+        attrs = string_attributes(attributes) if self.grouping_attributes else {}
+        fp, rule = apply_rules(self.grouping, event.exception_fingerprint, fields, attrs)
+        if rule:
+            event.exception_fingerprint = fp
+            event.fingerprint = group_fingerprint(fp, event.service) if self.per_service_groups else fp
 
     def _finish(self, batch: _Batch) -> None:
         """What a batch changes as a whole: error groups, metrics, rules, alerts."""
@@ -326,8 +378,11 @@ class Ingestor:
             service = base["service_name"]
             if len(self._resources) >= _RESOURCE_CACHE_SIZE:
                 self._resources.clear()
+            release = next(
+                (any_text(kv.value) for kv in resource.attributes if kv.key == "service.version"), ""
+            )[:MAX_RELEASE_CHARS]
             found = self._resources[key] = _Resource(
-                base, service, environment_of(base), self.metrics.service_label(service)
+                base, service, environment_of(base), self.metrics.service_label(service), release
             )
         return found
 
@@ -350,6 +405,9 @@ class Ingestor:
         result = IngestResult()
         for rs in request.resource_spans:
             base = resource_labels((kv.key, any_value(kv.value)) for kv in rs.resource.attributes)
+            release = next(
+                (any_text(kv.value) for kv in rs.resource.attributes if kv.key == "service.version"), ""
+            )[:MAX_RELEASE_CHARS]
             for ss in rs.scope_spans:
                 for span in ss.spans:
                     result.accepted += 1
@@ -359,17 +417,20 @@ class Ingestor:
                             exc, _ = _scan_attributes(event.attributes)
                     if exc is None and span.status.code != STATUS_CODE_ERROR:
                         continue
-                    errors.append(
-                        _error_event(
-                            exc or _Exception(message=span.status.message or span.name),
-                            span.name,
-                            base["service_name"],
-                            environment_of(base),
-                            per_service=self.per_service_groups,
-                            trace_id=span.trace_id,
-                            time_ns=min(span.end_time_unix_nano or receive_ns, receive_ns),
-                        )
+                    err = _error_event(
+                        exc or _Exception(message=span.status.message or span.name),
+                        span.name,
+                        base["service_name"],
+                        environment_of(base),
+                        per_service=self.per_service_groups,
+                        trace_id=span.trace_id,
+                        time_ns=min(span.end_time_unix_nano or receive_ns, receive_ns),
                     )
+                    err.release = release
+                    err.user = user_of(span.attributes)
+                    if self.grouping:
+                        self._regroup(err, ss.scope.name, span.attributes)
+                    errors.append(err)
         if errors:
             with self.lock:
                 changes = self.store.record_errors(_redact_samples(errors))

@@ -7,7 +7,10 @@ does not import the monitor it serves (``server.py`` wires the two).
 Routes:
 ``GET /healthz`` (process is up), ``GET /readyz`` (receivers bound and the store open),
 ``GET /metrics`` (Prometheus text), ``GET /api/errors`` (``?limit=``, ``?cursor=``,
-``?status=open|resolved``), ``GET /api/errors/{fingerprint}``, ``POST /api/errors/{fingerprint}/resolve``,
+``?status=open|resolved|ignored``, ``?state=``, ``?service=``, ``?environment=``, ``?release=``,
+``?q=``, ``?sort=last_seen|first_seen|count|users``), ``GET /api/errors/{fingerprint}``,
+``POST /api/errors/{fingerprint}/resolve|ignore|reopen|merge|unmerge``, ``POST /api/errors/bulk``
+(``serve/group_actions.py``),
 ``GET /api/alerts`` (active; ``?state=all`` for history; ``?limit=``, ``?cursor=``), ``GET /api/rules``,
 ``GET|POST /api/silences``, ``DELETE /api/silences/{id}``, ``GET /api/stats``, ``GET /`` (page).
 """
@@ -26,9 +29,11 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from aibos_otel.monitor.access import AccessDeniedError, allowed_authorities, bearer_ok, check_same_origin
 from aibos_otel.monitor.evaluate.alerts import SilenceLimitError, load_alerts
+from aibos_otel.monitor.groupquery import FilterError, GroupFilter
 from aibos_otel.monitor.http_body import BodyError, ClientGoneError, read_body
 from aibos_otel.monitor.httpserver import Handler, Server
 from aibos_otel.monitor.jsonlimits import API_MAX_DEPTH, JsonLimitError, loads_bounded
+from aibos_otel.monitor.serve import group_actions
 from aibos_otel.monitor.serve.paging import PageError, decode_cursor, encode_cursor, parse_limit
 
 if TYPE_CHECKING:
@@ -154,12 +159,18 @@ def _paging(kind: str, query: dict[str, str]) -> tuple[int, tuple[int, str] | No
 
 
 def _errors(request: Request) -> Reply:
-    limit, before = _paging("errors", request.query)
-    groups = request.monitor.store.error_groups(
-        limit=limit + 1, status=request.query.get("status"), before=before
-    )
+    try:
+        filters = GroupFilter.from_query(request.query)
+    except FilterError as exc:
+        raise ApiError(400, str(exc)) from None
+    limit, before = _paging(filters.cursor_kind(), request.query)
+    groups = request.monitor.store.error_groups(limit=limit + 1, before=before, filters=filters)
     last = groups[limit - 1] if len(groups) > limit else None
-    cursor = None if last is None else encode_cursor("errors", last["last_seen_ns"], last["fingerprint"])
+    cursor = (
+        None
+        if last is None
+        else encode_cursor(filters.cursor_kind(), filters.sort_key(last), last["fingerprint"])
+    )
     return 200, {"errors": groups[:limit], "next_cursor": cursor}
 
 
@@ -167,16 +178,68 @@ def _error_group(request: Request) -> Reply:
     [fingerprint] = request.params
     group = request.monitor.store.error_group(fingerprint)
     if group is None:
-        raise ApiError(404, f"no error group {fingerprint}")
+        raise ApiError(404, f"no error group {fingerprint[:128]}")
     return 200, group
 
 
-def _resolve_error_group(request: Request) -> Reply:
-    [fingerprint] = request.params
+def _object_body(request: Request) -> dict[str, Any]:
+    body = request.body()
+    if not isinstance(body, dict):
+        raise ApiError(400, "the body is a JSON object")
+    return body
+
+
+def _group_action(action: str) -> Callable[[Request], Reply]:
+    def handle(request: Request) -> Reply:
+        [fingerprint] = request.params
+        store = request.monitor.store
+        try:
+            done = group_actions.apply(store, action, [fingerprint], _object_body(request))
+        except group_actions.ActionError as exc:
+            raise ApiError(400, str(exc)) from None
+        if not done["changed"]:
+            raise ApiError(404, f"no error group {fingerprint[:128]}")
+        return 200, store.error_group(fingerprint)
+
+    return handle
+
+
+def _bulk(request: Request) -> Reply:
+    body = _object_body(request)
+    try:
+        ids = group_actions.ids_of(body)
+        action = body.get("action")
+        if action not in group_actions.ACTIONS:
+            raise group_actions.ActionError(f"action must be one of {', '.join(group_actions.ACTIONS)}")
+        return 200, group_actions.apply(request.monitor.store, str(action), ids, body)
+    except group_actions.ActionError as exc:
+        raise ApiError(400, str(exc)) from None
+
+
+def _merge(request: Request) -> Reply:
+    [target] = request.params
+    body = _object_body(request)
+    try:
+        ids, actor = group_actions.ids_of(body), group_actions.actor_of(body)
+    except group_actions.ActionError as exc:
+        raise ApiError(400, str(exc)) from None
     store = request.monitor.store
-    if not store.resolve_error_group(fingerprint, time.time_ns()):
-        raise ApiError(404, f"no error group {fingerprint}")
-    return 200, store.error_group(fingerprint)
+    if store.error_group(target) is None:
+        raise ApiError(404, f"no error group {target[:128]}")
+    merged = store.merge_groups(target, ids, actor, time.time_ns())
+    return 200, {"merged": merged, "group": store.error_group(target)}
+
+
+def _unmerge(request: Request) -> Reply:
+    [source] = request.params
+    try:
+        actor = group_actions.actor_of(_object_body(request))
+    except group_actions.ActionError as exc:
+        raise ApiError(400, str(exc)) from None
+    target = request.monitor.store.unmerge_group(source, actor, time.time_ns())
+    if target is None:
+        raise ApiError(404, f"{source[:128]} is not a merged error group")
+    return 200, {"unmerged": source, "from": target}
 
 
 def _stats(request: Request) -> Reply:
@@ -260,7 +323,12 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", ("metrics",), _metrics),
     Route("GET", ("api", "errors"), _errors),
     Route("GET", ("api", "errors", _ANY), _error_group),
-    Route("POST", ("api", "errors", _ANY, "resolve"), _resolve_error_group),
+    Route("POST", ("api", "errors", "bulk"), _bulk),
+    Route("POST", ("api", "errors", _ANY, "resolve"), _group_action("resolve")),
+    Route("POST", ("api", "errors", _ANY, "ignore"), _group_action("ignore")),
+    Route("POST", ("api", "errors", _ANY, "reopen"), _group_action("reopen")),
+    Route("POST", ("api", "errors", _ANY, "merge"), _merge),
+    Route("POST", ("api", "errors", _ANY, "unmerge"), _unmerge),
     Route("GET", ("api", "stats"), _stats),
     Route("GET", ("api", "alerts"), _alerts),
     Route("GET", ("api", "rules"), _rules),
