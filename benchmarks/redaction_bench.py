@@ -28,7 +28,16 @@ from typing import Any
 
 from aibos_otel.redaction import Redactor, build_record_stage
 
-CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus" / "redaction-public.jsonl"
+_REPO = Path(__file__).resolve().parents[1]
+# The public corpus sits beside the checkout (../shared); a worktree at wt/<n> has it two up.
+CORPUS = next(
+    (
+        base / "shared" / "corpus" / "redaction-public.jsonl"
+        for base in (_REPO.parent, _REPO.parent.parent)
+        if (base / "shared" / "corpus" / "redaction-public.jsonl").exists()
+    ),
+    _REPO.parent / "shared" / "corpus" / "redaction-public.jsonl",
+)
 
 CLEAN_TEMPLATES = (
     "{ts} INFO  [http-nio-8080-exec-{n}] c.a.p.ChargeService - charge completed order_id={d} amount=42.10 EUR in {ms} ms",
