@@ -46,6 +46,8 @@ _KEY_TAIL = re.compile(r"[A-Za-z0-9_.\-]{0,%d}".replace("%d", str(MAX_KEY)))
 # A quote, possibly escaped (JSON in a string: \" or \\\"), right before or after a key.
 _QUOTE = re.compile(r"\\{0,3}[\"'`]")
 _QUOTE_BEFORE = re.compile(r"\\{0,3}[\"'`]\Z")
+_QUOTES = frozenset("\"'`")
+_QUOTE_STARTS = frozenset("\"'`\\")  # what _QUOTE can start with
 _ASSIGN = re.compile(r"[ \t]*(?:=>|:=|=(?!=)|:(?!:))[ \t]*")
 _PROSE = re.compile(r"\s+(?:to|is|as|was|=)\s+(?=\\{0,3}[\"'`(])")
 _SPACE_QUOTE = re.compile(r"[ \t]+(?=\\{0,3}[\"'`])")
@@ -233,7 +235,13 @@ class KeyValueFinder:
 
     def _value_after(self, text: str, start: int, end: int, key: str) -> tuple[int, int] | None:
         """The span of the value the syntax after the key ``text[start:end]`` gives, if any."""
-        opening = _QUOTE_BEFORE.search(text, max(0, start - 4), start)
+        # The regex only when a quote sits right before the key (most keys are bare): the
+        # per-hit cost is what bounds a keyword-dense 1 MB line.
+        opening = (
+            _QUOTE_BEFORE.search(text, max(0, start - 4), start)
+            if start and text[start - 1] in _QUOTES
+            else None
+        )
         quote = opening.group() if opening else ""
         position = end
         if quote and text.startswith(quote, position):
@@ -307,7 +315,7 @@ def _read_value(text: str, position: int, *, query: bool) -> tuple[int, int] | N
     closing parenthesis) or bare (to whitespace or a separator)."""
     if position >= len(text):
         return None
-    quote = _QUOTE.match(text, position)
+    quote = _QUOTE.match(text, position) if text[position] in _QUOTE_STARTS else None
     if quote:
         opening = quote.group()
         inner = quote.end()
