@@ -156,7 +156,7 @@ class KeyValueFinder:
         self,
         rules: Iterable[KeyRule],
         key_rule: Callable[[str], KeyRule | None],
-        key_allowed: Callable[[str], bool] = lambda _key: False,
+        key_allowed: Callable[[str], bool] | None = None,
     ) -> None:
         self.rules = tuple(rules)
         self._key_rule = key_rule
@@ -188,6 +188,8 @@ class KeyValueFinder:
             return []
         found: list[KeyedValue] = []
         key_end = -1
+        allowed = self._key_allowed
+        rules_seen: dict[str, KeyRule | None] = {}
         for hit in self._hits(text):
             if hit.start() < key_end:
                 continue  # a second keyword inside the key already looked at
@@ -200,9 +202,13 @@ class KeyValueFinder:
             key_end = end
             key = text[start:end].rstrip(".-")
             end = start + len(key)
-            if not key.strip("-_.") or text.endswith("${", 0, start) or self._key_allowed(key):
+            if not key.strip("-_.") or text.endswith("${", 0, start) or (allowed and allowed(key)):
                 continue
-            rule = self._key_rule(key)
+            # A line repeats its keys ("password=x token=y ..."): look each up once per text.
+            if key in rules_seen:
+                rule = rules_seen[key]
+            else:
+                rule = rules_seen[key] = self._key_rule(key)
             if rule is None:
                 continue
             span = self._value_after(text, start, end, key)

@@ -82,6 +82,7 @@ class RecordRedaction:
         self._key_cache = self._names._keys
         self._key = self._names.key
         self._clean: dict[str, None] = {}
+        self._clean_scope: InstrumentationScope | None = None
 
     def __call__(self, record: LogRecord) -> None:
         """Redact ``record`` in place; never raises (a failure masks the record, fail closed)."""
@@ -109,6 +110,8 @@ class RecordRedaction:
     def scope(self, scope: InstrumentationScope) -> InstrumentationScope:
         """``scope`` redacted (name, version, schema URL, attributes), memoised per scope; the
         same object when it is clean. Never raises."""
+        if scope is self._clean_scope:
+            return scope  # the logger's own scope object, found clean last time: no hashing
         try:
             redacted, counts = self._names.scope(scope)
         except Exception:
@@ -116,7 +119,9 @@ class RecordRedaction:
 
             self._failures.add(1)
             return InstrumentationScope(ERROR_MARKER)
-        if redacted is not scope:
+        if redacted is scope:
+            self._clean_scope = scope
+        else:
             # Counted each time a record carries it: the meter shows how often it leaks.
             for rule_id, count in counts.items():
                 if rule_id == ERROR_ID:
