@@ -1,6 +1,7 @@
 """Per-call cost of a log call through the aibos pipeline, against named baselines, in one run.
 
     .venv/bin/python benchmarks/sdk_overhead.py [--calls 50000] [--runs 3] [--baseline REV]
+    .venv/bin/python benchmarks/sdk_overhead.py --instructions [--baseline REV]   (valgrind)
 
 The call measured in every configuration:
 
@@ -35,6 +36,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -150,6 +152,47 @@ def _extract(revision: str, into: Path) -> None:
         tar.extractall(into, filter="data")
 
 
+_COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
+
+
+def instructions_per_call(configs: list[str], tree_of: dict[str, Path], workdir: str) -> dict[str, float]:
+    """Instructions per call of each configuration, counted by ``valgrind --tool=callgrind``
+    over every thread of the child (the batch worker included): the child runs twice, with
+    500 and 2 500 measured calls, and the difference is divided by 2 000, so start-up and
+    imports cancel. Counts do not depend on the machine's load (times do); they do not see
+    cache misses or SIMD width, so read them beside the CPU column, not instead of it."""
+    counts: dict[str, float] = {}
+    for config in configs:
+        name = config.partition("@")[0]
+        collected = []
+        for calls in (500, 2500):
+            run = subprocess.run(
+                [
+                    "valgrind",
+                    "--tool=callgrind",
+                    "--callgrind-out-file=/dev/null",
+                    sys.executable,
+                    "-c",
+                    _CHILD,
+                    name,
+                    str(calls),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+                cwd=workdir,
+                env={
+                    "AIBOS_METRICS_INTERVAL": "3600",
+                    "PATH": "/usr/bin:/bin",
+                    "PYTHONPATH": str(tree_of[config]),
+                },
+            )
+            found = _COLLECTED.findall(run.stderr)
+            collected.append(int(found[-1]))
+        counts[config] = (collected[1] - collected[0]) / 2000
+    return counts
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -159,6 +202,11 @@ def main() -> int:
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument(
         "--baseline", metavar="REV", help="also run the aibos log configurations on git revision REV"
+    )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="instead of timing, count instructions per call with valgrind's callgrind (load-independent)",
     )
     args = parser.parse_args()
     configs = [c for c in CONFIGS if _available(c)]
@@ -170,6 +218,14 @@ def main() -> int:
         baseline_tree = Path(workdir) / "baseline"
         if args.baseline:
             _extract(args.baseline, baseline_tree)
+        if args.instructions:
+            log_configs = [c for c in configs if c.partition("@")[0] not in SPAN_CONFIGS]
+            trees = {c: baseline_tree if "@" in c else REPO for c in log_configs}
+            counts = instructions_per_call(log_configs, trees, workdir)
+            print("instructions per call (callgrind, all threads; 2 500 - 500 calls)")
+            for config, count in counts.items():
+                print(f"{config:<22} {count:>10.0f} {count / counts['otel-plain']:>8.2f}x plain")
+            return 0
         for _ in range(args.runs):
             for config in configs:
                 name, _, revision = config.partition("@")
