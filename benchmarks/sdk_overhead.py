@@ -43,6 +43,7 @@ import sys
 import tarfile
 import tempfile
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -152,6 +153,7 @@ def _extract(revision: str, into: Path) -> None:
         tar.extractall(into, filter="data")
 
 
+_CALLGRIND = ("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null")
 _COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
 
 
@@ -161,36 +163,26 @@ def instructions_per_call(configs: list[str], tree_of: dict[str, Path], workdir:
     500 and 2 500 measured calls, and the difference is divided by 2 000, so start-up and
     imports cancel. Counts do not depend on the machine's load (times do); they do not see
     cache misses or SIMD width, so read them beside the CPU column, not instead of it."""
-    counts: dict[str, float] = {}
-    for config in configs:
-        name = config.partition("@")[0]
-        collected = []
-        for calls in (500, 2500):
-            run = subprocess.run(
-                [
-                    "valgrind",
-                    "--tool=callgrind",
-                    "--callgrind-out-file=/dev/null",
-                    sys.executable,
-                    "-c",
-                    _CHILD,
-                    name,
-                    str(calls),
-                ],
-                check=True,
-                capture_output=True,
-                text=True,
-                cwd=workdir,
-                env={
-                    "AIBOS_METRICS_INTERVAL": "3600",
-                    "PATH": "/usr/bin:/bin",
-                    "PYTHONPATH": str(tree_of[config]),
-                },
-            )
-            found = _COLLECTED.findall(run.stderr)
-            collected.append(int(found[-1]))
-        counts[config] = (collected[1] - collected[0]) / 2000
-    return counts
+
+    def collected(config: str, calls: int) -> int:
+        run = subprocess.run(
+            [*_CALLGRIND, sys.executable, "-c", _CHILD, config.partition("@")[0], str(calls)],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=workdir,
+            env={
+                "AIBOS_METRICS_INTERVAL": "3600",
+                "PATH": "/usr/bin:/bin",
+                "PYTHONPATH": str(tree_of[config]),
+            },
+        )
+        return int(_COLLECTED.findall(run.stderr)[-1])
+
+    # Counts do not depend on load, so the children may run side by side.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {(c, n): pool.submit(collected, c, n) for c in configs for n in (500, 2500)}
+        return {c: (futures[c, 2500].result() - futures[c, 500].result()) / 2000 for c in configs}
 
 
 def main() -> int:
