@@ -1,6 +1,7 @@
 """Per-call cost of a log call through the aibos pipeline, against named baselines, in one run.
 
     .venv/bin/python benchmarks/sdk_overhead.py [--calls 50000] [--runs 3] [--baseline REV]
+    .venv/bin/python benchmarks/sdk_overhead.py --instructions [--baseline REV]   (valgrind)
 
 The call measured in every configuration:
 
@@ -35,12 +36,14 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import re
 import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -150,6 +153,42 @@ def _extract(revision: str, into: Path) -> None:
         tar.extractall(into, filter="data")
 
 
+_CALLGRIND = ("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null")
+_COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
+
+
+def instructions_per_call(configs: list[str], tree_of: dict[str, Path], workdir: str) -> dict[str, float]:
+    """Instructions per call of each configuration, counted by ``valgrind --tool=callgrind``
+    over every thread of the child (the batch worker included): the child runs twice, with
+    500 and 2 500 measured calls, and the difference is divided by 2 000, so start-up and
+    imports cancel. Counts do not depend on the machine's load (times do); they do not see
+    cache misses or SIMD width, so read them beside the CPU column, not instead of it."""
+
+    def collected(config: str, calls: int) -> int:
+        run = subprocess.run(
+            [*_CALLGRIND, sys.executable, "-c", _CHILD, config.partition("@")[0], str(calls)],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=workdir,
+            env={
+                "AIBOS_METRICS_INTERVAL": "3600",
+                "PATH": "/usr/bin:/bin",
+                "PYTHONPATH": str(tree_of[config]),
+            },
+        )
+        return int(_COLLECTED.findall(run.stderr)[-1])
+
+    # Byte-compile every tree first: a child that compiles the modules it imports (the
+    # baseline's fresh tree) would count that work in one of its two runs only.
+    for tree in set(tree_of.values()):
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree)], check=True, capture_output=True)
+    # Counts do not depend on load, so the children may run side by side.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {(c, n): pool.submit(collected, c, n) for c in configs for n in (500, 2500)}
+        return {c: (futures[c, 2500].result() - futures[c, 500].result()) / 2000 for c in configs}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -159,6 +198,11 @@ def main() -> int:
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument(
         "--baseline", metavar="REV", help="also run the aibos log configurations on git revision REV"
+    )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="instead of timing, count instructions per call with valgrind's callgrind (load-independent)",
     )
     args = parser.parse_args()
     configs = [c for c in CONFIGS if _available(c)]
@@ -170,6 +214,14 @@ def main() -> int:
         baseline_tree = Path(workdir) / "baseline"
         if args.baseline:
             _extract(args.baseline, baseline_tree)
+        if args.instructions:
+            log_configs = [c for c in configs if c.partition("@")[0] not in SPAN_CONFIGS]
+            trees = {c: baseline_tree if "@" in c else REPO for c in log_configs}
+            counts = instructions_per_call(log_configs, trees, workdir)
+            print("instructions per call (callgrind, all threads; 2 500 - 500 calls)")
+            for config, count in counts.items():
+                print(f"{config:<22} {count:>10.0f} {count / counts['otel-plain']:>8.2f}x plain")
+            return 0
         for _ in range(args.runs):
             for config in configs:
                 name, _, revision = config.partition("@")

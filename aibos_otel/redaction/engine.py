@@ -151,7 +151,9 @@ class Redactor:
         self._allow_keys = _Allow(tuple(allow_keys))
         self._max_depth = max_depth
         self._key_cache: dict[str, KeyRule | None] = {}
-        self._keys = KeyValueFinder(self.key_rules, self.key_rule, self.key_allowed)
+        self._keys = KeyValueFinder(
+            self.key_rules, self.key_rule, self.key_allowed if self._allow_keys else None
+        )
         # Key-rule findings are reported through the same machinery as detector findings.
         self._rule_detectors = {
             rule.id: Detector(

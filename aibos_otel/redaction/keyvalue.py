@@ -46,6 +46,8 @@ _KEY_TAIL = re.compile(r"[A-Za-z0-9_.\-]{0,%d}".replace("%d", str(MAX_KEY)))
 # A quote, possibly escaped (JSON in a string: \" or \\\"), right before or after a key.
 _QUOTE = re.compile(r"\\{0,3}[\"'`]")
 _QUOTE_BEFORE = re.compile(r"\\{0,3}[\"'`]\Z")
+_QUOTES = frozenset("\"'`")
+_QUOTE_STARTS = frozenset("\"'`\\")  # what _QUOTE can start with
 _ASSIGN = re.compile(r"[ \t]*(?:=>|:=|=(?!=)|:(?!:))[ \t]*")
 _PROSE = re.compile(r"\s+(?:to|is|as|was|=)\s+(?=\\{0,3}[\"'`(])")
 _SPACE_QUOTE = re.compile(r"[ \t]+(?=\\{0,3}[\"'`])")
@@ -154,7 +156,7 @@ class KeyValueFinder:
         self,
         rules: Iterable[KeyRule],
         key_rule: Callable[[str], KeyRule | None],
-        key_allowed: Callable[[str], bool] = lambda _key: False,
+        key_allowed: Callable[[str], bool] | None = None,
     ) -> None:
         self.rules = tuple(rules)
         self._key_rule = key_rule
@@ -186,6 +188,8 @@ class KeyValueFinder:
             return []
         found: list[KeyedValue] = []
         key_end = -1
+        allowed = self._key_allowed
+        rules_seen: dict[str, KeyRule | None] = {}
         for hit in self._hits(text):
             if hit.start() < key_end:
                 continue  # a second keyword inside the key already looked at
@@ -198,9 +202,13 @@ class KeyValueFinder:
             key_end = end
             key = text[start:end].rstrip(".-")
             end = start + len(key)
-            if not key.strip("-_.") or text.endswith("${", 0, start) or self._key_allowed(key):
+            if not key.strip("-_.") or text.endswith("${", 0, start) or (allowed and allowed(key)):
                 continue
-            rule = self._key_rule(key)
+            # A line repeats its keys ("password=x token=y ..."): look each up once per text.
+            if key in rules_seen:
+                rule = rules_seen[key]
+            else:
+                rule = rules_seen[key] = self._key_rule(key)
             if rule is None:
                 continue
             span = self._value_after(text, start, end, key)
@@ -233,7 +241,13 @@ class KeyValueFinder:
 
     def _value_after(self, text: str, start: int, end: int, key: str) -> tuple[int, int] | None:
         """The span of the value the syntax after the key ``text[start:end]`` gives, if any."""
-        opening = _QUOTE_BEFORE.search(text, max(0, start - 4), start)
+        # The regex only when a quote sits right before the key (most keys are bare): the
+        # per-hit cost is what bounds a keyword-dense 1 MB line.
+        opening = (
+            _QUOTE_BEFORE.search(text, max(0, start - 4), start)
+            if start and text[start - 1] in _QUOTES
+            else None
+        )
         quote = opening.group() if opening else ""
         position = end
         if quote and text.startswith(quote, position):
@@ -307,7 +321,7 @@ def _read_value(text: str, position: int, *, query: bool) -> tuple[int, int] | N
     closing parenthesis) or bare (to whitespace or a separator)."""
     if position >= len(text):
         return None
-    quote = _QUOTE.match(text, position)
+    quote = _QUOTE.match(text, position) if text[position] in _QUOTE_STARTS else None
     if quote:
         opening = quote.group()
         inner = quote.end()

@@ -53,6 +53,12 @@ FAILURES_INSTRUMENT = "aibos.redaction.failures"
 _SIMPLE = (bool, float)
 _STRUCTURED = (Mapping, list, tuple)
 _BIG_INT = 10**11  # shorter integers cannot hold a card, account or national number
+# Clean-value cache: attribute values and bodies repeat ("pro", "eu-west-1", a constant
+# message), and one whose first pass came back empty is returned unchanged by the engine (a
+# pure function of the string and the redactor's configuration), so it need not be scanned
+# again. Bounded in entries and in the length of a remembered string.
+CLEAN_CACHE_LIMIT = 4096
+CLEAN_CACHE_MAX_CHARS = 256
 
 
 class RecordRedaction:
@@ -75,6 +81,8 @@ class RecordRedaction:
         # The key cache is read directly on the hot path (one dict.get per key).
         self._key_cache = self._names._keys
         self._key = self._names.key
+        self._clean: dict[str, None] = {}
+        self._clean_scope: InstrumentationScope | None = None
 
     def __call__(self, record: LogRecord) -> None:
         """Redact ``record`` in place; never raises (a failure masks the record, fail closed)."""
@@ -102,6 +110,8 @@ class RecordRedaction:
     def scope(self, scope: InstrumentationScope) -> InstrumentationScope:
         """``scope`` redacted (name, version, schema URL, attributes), memoised per scope; the
         same object when it is clean. Never raises."""
+        if scope is self._clean_scope:
+            return scope  # the logger's own scope object, found clean last time: no hashing
         try:
             redacted, counts = self._names.scope(scope)
         except Exception:
@@ -109,7 +119,9 @@ class RecordRedaction:
 
             self._failures.add(1)
             return InstrumentationScope(ERROR_MARKER)
-        if redacted is not scope:
+        if redacted is scope:
+            self._clean_scope = scope
+        else:
             # Counted each time a record carries it: the meter shows how often it leaks.
             for rule_id, count in counts.items():
                 if rule_id == ERROR_ID:
@@ -132,9 +144,10 @@ class RecordRedaction:
         severity_text = record.severity_text
         if severity_text and self._names.severity(severity_text)[0] is not None:
             walk = True
+        clean = self._clean
         body = record.body
         if type(body) is str:
-            texts = [body]
+            texts = [] if body in clean else [body]
         elif body is None or isinstance(body, _SIMPLE):
             texts = []
         else:
@@ -156,7 +169,8 @@ class RecordRedaction:
                     continue  # the whole value is masked: no need to scan it
                 kind = type(value)
                 if kind is str:
-                    texts.append(value)
+                    if value not in clean:
+                        texts.append(value)
                 elif kind is int:
                     if abs(value) >= _BIG_INT:
                         return True, None
@@ -164,7 +178,20 @@ class RecordRedaction:
                     return True, None  # sequences, maps, bytes: the full walk
         if not texts:
             return walk, []
-        return walk, self._candidates(texts[0] if len(texts) == 1 else "\n".join(texts))
+        # Joined with a newline, which no token class takes: the joined first pass is a
+        # superset of each value's, so an empty one proves every value clean.
+        candidates = self._candidates(texts[0] if len(texts) == 1 else "\n".join(texts))
+        if not candidates:
+            self._remember_clean(texts)
+        return walk, candidates
+
+    def _remember_clean(self, texts: list[str]) -> None:
+        clean = self._clean
+        if len(clean) + len(texts) > CLEAN_CACHE_LIMIT:
+            clean.clear()  # bounded: a flood of distinct values costs scans, not memory
+        for text in texts:
+            if len(text) <= CLEAN_CACHE_MAX_CHARS:
+                clean[text] = None
 
     def _redact(self, record: LogRecord, candidates: list[int] | None) -> None:
         """Redact every value; ``candidates`` from the joined first pass (a superset for each
@@ -174,7 +201,7 @@ class RecordRedaction:
         counts: Counter[str] = Counter()
         body = record.body
         if body is not None:
-            new_body = redactor.redact_value(None, body, counts, candidates=candidates)
+            new_body = self._clean_or_redact(None, body, counts, candidates)
             if isinstance(new_body, _STRUCTURED):
                 new_body = names.nested_keys(new_body, counts)
             record.body = ERROR_MARKER if new_body is DROP else new_body
@@ -186,10 +213,13 @@ class RecordRedaction:
         if attributes:
             for key in list(attributes):
                 value = attributes[key]
-                new = redactor.redact_value(key, value, counts, candidates=candidates)
+                rule, new_key, found = names.key(key)
+                if rule is None and not redactor.key_allowed(key):
+                    new = self._clean_or_redact(key, value, counts, candidates)
+                else:
+                    new = redactor.redact_value(key, value, counts, candidates=candidates)
                 if isinstance(new, _STRUCTURED):
                     new = names.nested_keys(new, counts)
-                _, new_key, found = names.key(key)
                 if new_key is not None:
                     counts.update(found)
                     del attributes[key]  # renamed: two keys redacted alike keep the later value
@@ -201,6 +231,20 @@ class RecordRedaction:
                     attributes[key] = new
         if counts:
             self._record_counts(record, counts)
+
+    def _clean_or_redact(
+        self, key: str | None, value: Any, counts: Counter[str], candidates: list[int] | None
+    ) -> Any:
+        """A value under no key rule: a string known clean as it is, else the engine's answer
+        (remembered when it left the string as it was)."""
+        if type(value) is not str:
+            return self.redactor.redact_value(key, value, counts, candidates=candidates)
+        if value in self._clean:
+            return value
+        new = self.redactor.redact_value(key, value, counts, candidates=candidates)
+        if new is value:
+            self._remember_clean([value])
+        return new
 
     @staticmethod
     def _replace(

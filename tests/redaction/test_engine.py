@@ -286,3 +286,18 @@ def test_a_background_compile_stores_where_the_cache_was_when_it_started(
     assert redactor.scanner.wait_ready(120) and redactor.scanner.engine == "hyperscan"
     assert len(list(first.glob("hs-*.db"))) == 1
     assert not second.exists()
+
+
+def test_repeated_candidates_get_the_same_verdict_each_time() -> None:
+    """The second pass remembers each matched string's validator verdict within one text; a
+    repeated valid card, a repeated failing one and a repeated shrunk one must each be treated
+    exactly as a single occurrence is."""
+    redactor = Redactor(["pci"])
+    valid, invalid = "4111 1111 1111 1111", "4111 1111 1111 1112"
+    shrunk = "4111 1111 1111 1111 2024"  # the trailing group is cut off by the shrink
+    for sample in (valid, invalid, shrunk):
+        single = redactor.redact_text(f"paid with {sample} ok")
+        repeated = redactor.redact_text(" | ".join(f"paid with {sample} ok" for _ in range(5)))
+        assert repeated == " | ".join([single] * 5)
+    assert "4111" not in redactor.redact_text(f"{valid} and {valid}")
+    assert redactor.redact_text(f"{invalid} and {invalid}") == f"{invalid} and {invalid}"

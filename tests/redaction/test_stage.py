@@ -199,3 +199,42 @@ def test_profiles_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     record = make_record("mail bob@example.com token " + GH, {})
     stage(record)
     assert record.body == "mail bob@example.com token [REDACTED:github-token]"
+
+
+def test_clean_value_cache_never_lets_a_secret_through() -> None:
+    """Values found clean are remembered (they repeat: "pro", a code path); the cache must
+    not change any answer: a secret is masked on every record, a remembered clean value under
+    a sensitive key is still masked by the key rule, and a value kept as is only because its
+    key is allow-listed is not remembered as clean."""
+    redactor = Redactor(["secrets", "pci", "gdpr"], allow_keys=["trusted.token"])
+    stage = build_record_stage(redactor=redactor)
+    for _ in range(3):
+        record = make_record("login ok", {"plan": "pro", "code.function.name": "logging_call_cost"})
+        stage(record)
+        assert record.body == "login ok"
+        assert dict(record.attributes or {}) == {"plan": "pro", "code.function.name": "logging_call_cost"}
+    assert {"login ok", "pro", "logging_call_cost"} <= set(stage._clean)
+    record = make_record("pro", {"password": "pro", "user.password": "logging_call_cost"})
+    stage(record)
+    assert record.body == "pro"
+    assert str((record.attributes or {})["password"]).startswith("[REDACTED:")
+    assert str((record.attributes or {})["user.password"]).startswith("[REDACTED:")
+    allowed = make_record("x", {"trusted.token": GH})
+    stage(allowed)
+    assert (allowed.attributes or {})["trusted.token"] == GH  # allow-listed key: kept
+    assert GH not in stage._clean
+    for _ in range(2):
+        leaked = make_record(GH, {"note": GH})
+        stage(leaked)
+        assert GH not in str(leaked.body) and GH not in str(dict(leaked.attributes or {}))
+
+
+def test_clean_value_cache_is_bounded() -> None:
+    from aibos_otel.redaction import stage as stage_module
+
+    stage = build_record_stage(["secrets"])
+    for index in range(stage_module.CLEAN_CACHE_LIMIT + 10):
+        stage(make_record("ok", {"n": f"value {index}"}))
+    assert len(stage._clean) <= stage_module.CLEAN_CACHE_LIMIT
+    stage(make_record("x" * (stage_module.CLEAN_CACHE_MAX_CHARS + 1), {}))
+    assert "x" * (stage_module.CLEAN_CACHE_MAX_CHARS + 1) not in stage._clean
