@@ -12,12 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.collector.conftest import built_binary, gateway_env
 from tests.collector.harness import Collector, DatadogStandIn, LokiStandIn, run_sender, stop_process
 from tests.deploy_manifests.manifests import find, objects
-from tests.support.helpers import free_port, wait_for
+from tests.support.helpers import free_port, metric_sum, wait_for
 
 TOKEN = "deploy-test-" + "0" * 32
 COUNT = 40
@@ -36,14 +35,7 @@ class Monitor:
         )
 
     def metric(self, name: str, **labels: str) -> float:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.api}/metrics", timeout=5) as response:
-            text = response.read().decode()
-        return sum(
-            s.value
-            for family in text_string_to_metric_families(text)
-            for s in family.samples
-            if s.name == name and labels.items() <= s.labels.items()
-        )
+        return metric_sum(f"http://127.0.0.1:{self.api}/metrics", name, **labels)
 
     def ready(self) -> bool:
         try:

@@ -20,12 +20,11 @@ from typing import Any
 
 import pytest
 import yaml
-from prometheus_client.parser import text_string_to_metric_families
 
 from aibos_otel.policy.model import parse_policy
 from aibos_otel.policy.render import alertmanager_config, loki_rules
 from tests.monitor.fakes import Recorder
-from tests.support.helpers import free_port, wait_for
+from tests.support.helpers import free_port, metric_sum, wait_for
 
 from .conftest import require
 from .test_alertmanager_e2e import post_alerts, ruler_alert
@@ -78,14 +77,7 @@ class Alertmanager:
 
     def metric(self, name: str, **labels: str) -> float:
         """Sum of the samples of ``name`` whose labels include ``labels``."""
-        with urllib.request.urlopen(f"{self.url}/metrics", timeout=5) as response:
-            text = response.read().decode()
-        return sum(
-            s.value
-            for family in text_string_to_metric_families(text)
-            for s in family.samples
-            if s.name == name and labels.items() <= s.labels.items()
-        )
+        return metric_sum(f"{self.url}/metrics", name, **labels)
 
 
 def start(binary: str, config: Path, workdir: Path, name: str, cluster: str, peer: str) -> Alertmanager:

@@ -1,4 +1,5 @@
-"""The two helpers every kind of test here needs: a free loopback port, and polling for a condition.
+"""The helpers every kind of test here needs: a free loopback port, polling for a condition, and a
+metric read off a Prometheus endpoint.
 
 Tests wait for conditions, never for fixed times: ``wait_for`` returns as soon as the predicate
 holds, and its timeout is the generous upper bound on a slow, shared machine.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 
 _handed_out: set[int] = set()
@@ -37,3 +39,18 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, interval: flo
             return True
         time.sleep(interval)
     return predicate()
+
+
+def metric_sum(url: str, name: str, **labels: str) -> float:
+    """Sum of the samples named ``name`` whose labels include ``labels``, scraped from ``url``
+    (a Prometheus text endpoint); 0.0 when there is none."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(url, timeout=5) as response:
+        text = response.read().decode()
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == name and labels.items() <= s.labels.items()
+    )
