@@ -27,7 +27,7 @@ func main() {
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) < 2 {
-		fmt.Fprintln(stderr, "usage: aibos-deploy-validate k8s FILE|-  |  compose [--env-file F] FILE")
+		fmt.Fprintln(stderr, "usage: aibos-deploy-validate k8s FILE|-  |  compose [--env-file F] FILE  |  kustomize DIR")
 		return 2
 	}
 	switch args[0] {
@@ -50,8 +50,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return report(stdout, stderr, "", []string{err.Error()})
 		}
 		return report(stdout, stderr, fmt.Sprintf("%d services", services), nil)
+	case "kustomize":
+		rendered, err := Kustomize(args[1])
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		_, _ = stdout.Write(rendered)
+		return 0
 	default:
-		fmt.Fprintf(stderr, "unknown mode %q (k8s or compose)\n", args[0])
+		fmt.Fprintf(stderr, "unknown mode %q (k8s, compose or kustomize)\n", args[0])
 		return 2
 	}
 }
