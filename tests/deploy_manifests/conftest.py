@@ -1,4 +1,5 @@
-"""Fixtures: the checker binary and each overlay rendered once per session."""
+"""Fixtures: the checker binary, each overlay rendered once per session, and the collector tests'
+Loki and Datadog stand-ins (imported, so the two directories share one definition)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.collector.conftest import datadog, loki  # noqa: F401 (fixtures pytest finds here)
 from tests.deploy_manifests.manifests import KUSTOMIZE_DIR, OVERLAYS, render, validator_binary
 
 

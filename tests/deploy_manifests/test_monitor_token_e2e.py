@@ -66,18 +66,6 @@ def _configmap_files(rendered: dict[str, str], tmp_path: Path) -> dict[str, Path
     return paths
 
 
-@pytest.fixture
-def loki() -> Iterator[LokiStandIn]:
-    with LokiStandIn() as stand_in:
-        yield stand_in
-
-
-@pytest.fixture
-def datadog() -> Iterator[DatadogStandIn]:
-    with DatadogStandIn() as stand_in:
-        yield stand_in
-
-
 def _gateway(
     tmp_path: Path, monitor: Monitor, loki: LokiStandIn, datadog: DatadogStandIn, extra: tuple[Path, ...]
 ) -> Collector:
