@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from aibos_otel.redaction.detector import Detector
+from aibos_otel.redaction.gate import MAX_GATED_CHARS, build_clean_gate
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,7 @@ class Scanner:
         use_hyperscan: bool | None = None,
         trigger_words: Sequence[str] = (),
         trigger_expression: str | None = None,
+        clean_gate: bool = True,
     ) -> None:
         self.detectors: tuple[Detector, ...] = tuple(detectors)
         for detector in self.detectors:
@@ -91,6 +93,8 @@ class Scanner:
         multi_char = [k for k in by_keyword if len(k) > 1]
         # A zero-width lookahead at every position reports overlapping keywords too.
         self._keyword_re = re.compile(f"(?=({_trie_regex(multi_char)}))") if multi_char else None
+        # Proves most clean short lines clean with the GIL held (see gate.py for why).
+        self._gate = build_clean_gate(self.detectors, self._keywords) if clean_gate else None
         self._hs: _HyperscanPrefilter | None = None
         self._ready = threading.Event()
         # Read once: a background compile stores where the cache was when it started, not
@@ -131,6 +135,11 @@ class Scanner:
         return self._ready.wait(timeout)
 
     @property
+    def gated(self) -> bool:
+        """Whether the clean gate (the native extension) runs before the first pass."""
+        return self._gate is not None
+
+    @property
     def engine(self) -> str:
         """``hyperscan`` or ``re``: which first pass this scanner uses for ASCII text."""
         return "hyperscan" if self._hs is not None else "re"
@@ -140,6 +149,9 @@ class Scanner:
     def candidates(self, text: str) -> list[int]:
         """Indexes of detectors that may match ``text`` (sorted); keyword rule applied. The
         last may be :attr:`trigger` (not a detector: the key layer or a view has work)."""
+        gate = self._gate
+        if gate is not None and len(text) <= MAX_GATED_CHARS and gate(text):
+            return []
         if self._hs is not None and text.isascii():
             hits = self._hs.scan(text)
             if not hits:

@@ -1,4 +1,5 @@
-//! The aibos monitor's hot path over OTLP logs, in one pass over the request bytes.
+//! The aibos monitor's hot path over OTLP logs, in one pass over the request bytes (and, in
+//! `gate`, the redaction engine's clean gate).
 //!
 //! The Python ingest path has already decoded (and so validated) the request with upb; this
 //! module decodes the same bytes into a *partial view* (prost skips every field the view does
@@ -6,6 +7,8 @@
 //! that carry `alert.*` or `exception.*` attributes, the count of records with invalid ids, and
 //! the batch's latency histogram. Python then touches only the records that need a step of
 //! their own (a rule feed, an error group, an alert); the rest are counted here.
+
+mod gate;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -302,5 +305,6 @@ fn scan_logs<'py>(
 #[pymodule]
 fn aibos_otel_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(scan_logs, m)?)?;
+    m.add_class::<gate::CleanGate>()?;
     Ok(())
 }

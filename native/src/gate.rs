@@ -1,0 +1,218 @@
+//! The redaction engine's clean gate: a proof, in one pass that keeps the GIL, that no detector
+//! can match a short ASCII text.
+//!
+//! Why it exists: the `hyperscan` wheel releases the GIL around every scan. On the logging
+//! thread that is one release per record, and a worker thread that wants the GIL (the batch
+//! exporter) is woken by each release, loses the race to take it back, and sleeps again:
+//! measured at 10-14 us of CPU per log call, more than the rest of the redaction stage
+//! (benchmarks/sdk_overhead.py). Most records are clean and hold none of the catalogue's
+//! keywords, so a necessary condition checked here -- with the GIL held -- answers them without
+//! calling Hyperscan at all; anything it cannot prove clean goes to the first pass as before.
+//!
+//! A detector can match only if it runs -- it needs no keyword, or one of its keywords occurs
+//! (ASCII case-insensitively; the scanner's keyword rule) -- and all of its shape gates hold:
+//! the text is at least its shortest match long, has at least its minimum of ASCII digits, has
+//! an upper-case letter if every match has one, holds every character every match holds, and
+//! has a run of at least `run_min` characters of its `run_class` (the gates the Go processor uses, rendered from the
+//! same Python patterns). When no detector both runs and fits, the text is proven clean.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+/// One detector's shape gates.
+struct Shape {
+    min_width: usize,
+    min_digits: usize,
+    needs_upper: bool,
+    required: Vec<u8>,
+    run_class: [bool; 128],
+    run_min: usize,
+}
+
+impl Shape {
+    fn may_match(
+        &self,
+        text: &[u8],
+        digits: usize,
+        has_upper: bool,
+        present: &[bool; 128],
+    ) -> bool {
+        if text.len() < self.min_width
+            || digits < self.min_digits
+            || (self.needs_upper && !has_upper)
+        {
+            return false;
+        }
+        if !self.required.iter().all(|&c| present[c as usize]) {
+            return false;
+        }
+        self.run_min == 0 || longest_run(text, &self.run_class, self.run_min) >= self.run_min
+    }
+}
+
+/// The longest run of `class` bytes in `text`, or `enough` as soon as one that long is seen.
+fn longest_run(text: &[u8], class: &[bool; 128], enough: usize) -> usize {
+    let mut best = 0;
+    let mut run = 0;
+    for &byte in text {
+        if class[byte as usize] {
+            run += 1;
+            if run >= enough {
+                return run;
+            }
+        } else {
+            best = best.max(run);
+            run = 0;
+        }
+    }
+    best.max(run)
+}
+
+/// `CleanGate(keywords, owners, shapes, always)`: `keywords` are lower-case ASCII words and
+/// `owners[k]` the indexes (into `shapes`) of the detectors keyword `k` lets run; `always` are
+/// the indexes of detectors that run without a keyword. Each shape is `(min_width, min_digits,
+/// needs_upper, required_chars, run_class, run_min)`; all zeros and empty strings pass always.
+#[pyclass(frozen, module = "aibos_otel_native")]
+pub struct CleanGate {
+    keywords: Option<AhoCorasick>,
+    owners: Vec<Vec<usize>>,
+    shapes: Vec<Shape>,
+    always: Vec<usize>,
+}
+
+type ShapeSpec = (usize, usize, bool, String, String, usize);
+
+fn ascii_set(chars: &str, what: &str) -> PyResult<[bool; 128]> {
+    let mut set = [false; 128];
+    for byte in chars.bytes() {
+        if !byte.is_ascii() {
+            return Err(PyValueError::new_err(format!("{what} must be ASCII")));
+        }
+        set[byte as usize] = true;
+    }
+    Ok(set)
+}
+
+fn parse_shape(
+    (min_width, min_digits, needs_upper, required, run_class, run_min): ShapeSpec,
+) -> PyResult<Shape> {
+    let required_set = ascii_set(&required, "required_chars")?;
+    Ok(Shape {
+        min_width,
+        min_digits,
+        needs_upper,
+        required: (0u8..128).filter(|&c| required_set[c as usize]).collect(),
+        run_class: ascii_set(&run_class, "run_class")?,
+        run_min,
+    })
+}
+
+/// What the shapes are checked against, worked out once per text.
+struct Features {
+    digits: usize,
+    has_upper: bool,
+    present: [bool; 128],
+}
+
+impl Features {
+    fn of(bytes: &[u8]) -> Self {
+        let mut features = Features {
+            digits: 0,
+            has_upper: false,
+            present: [false; 128],
+        };
+        for &byte in bytes {
+            features.digits += usize::from(byte.is_ascii_digit());
+            features.has_upper |= byte.is_ascii_uppercase();
+            features.present[byte.to_ascii_lowercase() as usize] = true;
+        }
+        features
+    }
+}
+
+#[pymethods]
+impl CleanGate {
+    #[new]
+    fn new(
+        keywords: Vec<String>,
+        owners: Vec<Vec<usize>>,
+        shapes: Vec<ShapeSpec>,
+        always: Vec<usize>,
+    ) -> PyResult<Self> {
+        if keywords.iter().any(|k| k.is_empty() || !k.is_ascii()) {
+            return Err(PyValueError::new_err("keywords must be non-empty ASCII"));
+        }
+        if owners.len() != keywords.len() {
+            return Err(PyValueError::new_err("one owners list per keyword"));
+        }
+        let shapes = shapes
+            .into_iter()
+            .map(parse_shape)
+            .collect::<PyResult<Vec<_>>>()?;
+        if owners
+            .iter()
+            .flatten()
+            .chain(&always)
+            .any(|&i| i >= shapes.len())
+        {
+            return Err(PyValueError::new_err(
+                "a detector index out of range of shapes",
+            ));
+        }
+        let automaton = if keywords.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .build(&keywords)
+                    .map_err(|e| PyValueError::new_err(format!("keyword automaton: {e}")))?,
+            )
+        };
+        Ok(CleanGate {
+            keywords: automaton,
+            owners,
+            shapes,
+            always,
+        })
+    }
+
+    /// True when no detector can match `text`: it is ASCII, and no detector that may run on it
+    /// (no keyword needed, or a keyword of its occurs) fits its shape. False means "not proven"
+    /// (run the first pass).
+    fn proves_clean(&self, text: &str) -> bool {
+        let bytes = text.as_bytes();
+        if !bytes.is_ascii() {
+            return false;
+        }
+        let features = Features::of(bytes);
+        let fits = |index: usize| {
+            self.shapes[index].may_match(
+                bytes,
+                features.digits,
+                features.has_upper,
+                &features.present,
+            )
+        };
+        if self.always.iter().any(|&index| fits(index)) {
+            return false;
+        }
+        let Some(automaton) = &self.keywords else {
+            return true;
+        };
+        let mut judged = vec![false; self.shapes.len()];
+        for found in automaton.find_overlapping_iter(bytes) {
+            for &index in &self.owners[found.pattern().as_usize()] {
+                if !judged[index] {
+                    judged[index] = true;
+                    if fits(index) {
+                        return false;
+                    }
+                }
+            }
+        }
+        true
+    }
+}
