@@ -242,16 +242,30 @@ class Redactor:
         merged = _merge(findings)
         pieces: list[str] = []
         position = 0
+        # Per detector once per text, not per region (a 1 MB line has 100 000 regions): its
+        # strategy, and its replacement when that does not depend on the secret (mask, drop).
+        fixed: dict[str, tuple[str, str | None]] = {}
+        counts: Counter[str] = Counter()
         for start, end, detector in merged:
             pieces.append(text[position:start])
-            secret = text[start:end]
-            strategy = self.strategy_for(detector.id, detector.category)
-            pieces.append(self._replacement(detector.id, detector.category, secret, strategy))
-            result.counts[detector.id] += 1
-            result.drop = result.drop or strategy == "drop"
+            known = fixed.get(detector.id)
+            if known is None:
+                strategy = self.strategy_for(detector.id, detector.category)
+                constant = strategy not in ("partial", "hash")
+                replacement = (
+                    self._replacement(detector.id, detector.category, "", strategy) if constant else None
+                )
+                known = fixed[detector.id] = (strategy, replacement)
+            strategy, replacement = known
+            if replacement is None:
+                replacement = self._replacement(detector.id, detector.category, text[start:end], strategy)
+            pieces.append(replacement)
+            counts[detector.id] += 1
             position = end
         pieces.append(text[position:])
         result.text = "".join(pieces)
+        result.counts.update(counts)
+        result.drop = any(strategy == "drop" for strategy, _ in fixed.values())
         return result
 
     def strategy_for(self, rule_id: str, category: str) -> str:
@@ -448,17 +462,24 @@ def _looks_like_json(text: str) -> bool:
 
 def _merge(findings: list[Finding]) -> list[tuple[int, int, Detector]]:
     """Union of overlapping spans; each region is named by its highest-priority detector."""
-    ordered = sorted(findings, key=lambda f: (f.start, -f.end))
+    ordered = sorted(findings, key=_order)
     merged: list[tuple[int, int, Detector]] = []
+    last_end = -1
     for finding in ordered:
-        if merged and finding.start < merged[-1][1]:
+        if finding.start < last_end:
             start, end, best = merged[-1]
             if (finding.detector.priority, finding.end - finding.start) > (best.priority, end - start):
                 best = finding.detector
-            merged[-1] = (start, max(end, finding.end), best)
+            last_end = max(end, finding.end)
+            merged[-1] = (start, last_end, best)
         else:
-            merged.append((finding.start, finding.end, finding.detector))
+            last_end = finding.end
+            merged.append((finding.start, last_end, finding.detector))
     return merged
+
+
+def _order(finding: Finding) -> tuple[int, int]:
+    return finding.start, -finding.end
 
 
 _DEFAULT: dict[tuple[str, ...], Redactor] = {}

@@ -82,6 +82,8 @@ class View:
 def _rewrite(text: str, pattern: re.Pattern[str], replace: object, parent: View | None) -> View | None:
     """A view replacing every match of ``pattern`` (``replace``: a string or a function of the
     match text); ``None`` when nothing changes."""
+    if isinstance(replace, str):
+        return _rewrite_constant(text, pattern, replace, parent)
     pieces: list[str] = []
     edits: list[tuple[int, int, int, int]] = []
     position = 0
@@ -104,6 +106,25 @@ def _rewrite(text: str, pattern: re.Pattern[str], replace: object, parent: View 
         return None
     pieces.append(text[position:])
     return View("".join(pieces), edits, parent)
+
+
+def _rewrite_constant(text: str, pattern: re.Pattern[str], replace: str, parent: View | None) -> View | None:
+    """:func:`_rewrite` for a constant replacement: ``pattern.sub`` builds the text in C and
+    the edits come from the match spans alone (1 MB of zero-width-split text is 80 000
+    matches: a Python loop per match was 0.2 s)."""
+    spans = [match.span() for match in pattern.finditer(text)]
+    if replace:
+        spans = [(start, end) for start, end in spans if text[start:end] != replace]
+    if not spans:
+        return None
+    size = len(replace)
+    edits: list[tuple[int, int, int, int]] = []
+    shift = 0  # view offset minus raw offset so far
+    for start, end in spans:
+        view_start = start + shift
+        edits.append((view_start, view_start + size, start, end))
+        shift += size - (end - start)
+    return View(pattern.sub(replace, text), edits, parent)
 
 
 def _keep_escaped(error: UnicodeError) -> tuple[str, int]:
