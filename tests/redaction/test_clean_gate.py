@@ -135,3 +135,25 @@ def test_a_detector_without_readable_gates_is_never_proven_absent() -> None:
     gate = build_clean_gate([odd], [()])
     assert gate is not None
     assert not gate("anything at all")
+
+
+def test_the_gate_rests_on_traffic_it_cannot_prove_and_tries_again() -> None:
+    from aibos_otel.redaction.scanner import GATE_PATIENCE, GATE_REST
+
+    redactor = Redactor(PROFILES, use_hyperscan=False)
+    real = redactor.scanner._gate
+    assert real is not None
+    calls: list[str] = []
+
+    def counting(text: str) -> bool:
+        calls.append(text)
+        return real(text)
+
+    redactor.scanner._gate = counting
+    unprovable = "2024-05-01T12:00:00Z took 12.50 ms for order 8812 200 12"
+    assert not real(unprovable)
+    for _ in range(GATE_PATIENCE + GATE_REST):
+        assert redactor.redact_text(unprovable) == unprovable
+    assert len(calls) == GATE_PATIENCE  # then resting
+    assert redactor.scanner.candidates("user 42 logged in") == []  # rest over: tried, proven
+    assert len(calls) == GATE_PATIENCE + 1
