@@ -306,6 +306,15 @@ def main(argv: list[str] | None = None) -> int:
             f"{'typical lines, alternating rounds: aibos-otel':46} {ours:8.2f} us/line vs logfire "
             f"{theirs:.2f} us/line: {theirs / ours:.2f}x (target >= 3x)"
         )
+    gated = Redactor(use_hyperscan=True)
+    if gated.scanner.wait_ready(300) and gated.scanner.gated:
+        ungated = Redactor(use_hyperscan=True, clean_gate=False)
+        ungated.scanner.wait_ready(300)
+        with_gate, without = typical_versus(gated.redact_text, ungated.redact_text, clean)
+        print(
+            f"{'typical lines, alternating rounds: clean gate':46} {with_gate:8.2f} us/line vs "
+            f"{without:.2f} without it: {with_gate / without:.2f}x"
+        )
     for name, engine, count in engines:
         if engine is None:
             print(f"{name:46} {'(not installed)':>18}")

@@ -110,6 +110,8 @@ class Redactor:
         hash_key: the secret key for ``hash`` (else ``AIBOS_REDACTION_HASH_KEY``); required
             when any strategy is ``hash``.
         use_hyperscan: ``None`` = use it when installed; ``False`` forces the pure-``re`` path.
+        clean_gate: ``False`` turns off the native clean gate before the first pass (results are
+            the same either way; for comparisons).
     """
 
     def __init__(
@@ -124,6 +126,7 @@ class Redactor:
         hash_key: bytes | str | None = None,
         use_hyperscan: bool | None = None,
         max_depth: int = 16,
+        clean_gate: bool = True,
     ) -> None:
         self.profiles = resolve_profiles(profiles)
         disabled = frozenset(disable)
@@ -172,6 +175,7 @@ class Redactor:
             use_hyperscan=use_hyperscan,
             trigger_words=words,
             trigger_expression=trigger_expression(words),
+            clean_gate=clean_gate,
         )
 
     # -- text ------------------------------------------------------------------------------
