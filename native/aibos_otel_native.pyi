@@ -11,7 +11,8 @@ def scan_logs(
     indices, exceptions, rejected)``, then the latency buckets and the latency sum."""
 
 class CleanGate:
-    """A proof that no redaction detector can match a short ASCII text (``native/src/gate.rs``)."""
+    """The redaction engine's first pass for short ASCII texts, with the GIL held
+    (``native/src/gate.rs``): keywords, shape gates, then one superset regex per detector."""
 
     def __init__(
         self,
@@ -19,6 +20,12 @@ class CleanGate:
         owners: list[list[int]],
         shapes: list[tuple[int, int, bool, str, str, int]],
         always: list[int],
+        supersets: list[str | None] = ...,
+        max_checks: int = 32,
     ) -> None: ...
-    def proves_clean(self, text: str) -> bool:
-        """True when ``text`` is ASCII and no detector that may run on it fits its shape."""
+    @property
+    def unchecked(self) -> list[int]:
+        """Indexes whose superset regex did not compile (checked by their shape gates only)."""
+    def first_pass(self, text: str) -> list[int] | None:
+        """Sorted indexes of the detectors that may match ``text`` (``[]``: proven clean), or
+        ``None`` when ``text`` is not ASCII or too many detectors fit their shapes."""

@@ -74,10 +74,19 @@ def _prefixed(  # noqa: PLR0917
         f"{_L}(?P<secret>{prefix_re}{body_re}){_R}",
         description,
         keywords,
-        (f"calling api with token {example_token} -> 401", f'{{"auth": "{example_token}"}}'),
+        _examples_of(prefix_re, example_token),
         negatives,
         **extra,
     )
+
+
+def _examples_of(prefix_re: str, token: str) -> tuple[str, ...]:
+    """The example token in a log line and in JSON; a prefix matched in either case is shown
+    in lower case too (a gate that wrongly required an upper-case letter once missed it)."""
+    examples: tuple[str, ...] = (f"calling api with token {token} -> 401", f'{{"auth": "{token}"}}')
+    if prefix_re.startswith("(?i:"):
+        examples += (f"deploy token {token.lower()}",)
+    return examples
 
 
 F = fake

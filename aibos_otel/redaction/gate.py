@@ -1,4 +1,4 @@
-"""The clean gate: proves, without a first pass, that no detector can match a short ASCII text.
+"""The clean gate: the first pass for short ASCII texts, with the GIL held.
 
 Why: the ``hyperscan`` wheel releases the GIL around every scan. On the logging thread that
 is one release per record, and a thread waiting for the GIL (the batch exporter's worker) is
@@ -6,14 +6,18 @@ woken by each one, loses the race to take it, and sleeps again: 10-14 us of CPU 
 in ``benchmarks/sdk_overhead.py``, more than all the rest of redaction. Most records are clean
 and hold none of the catalogue's keywords; for them, this gate answers with the GIL held.
 
-The gate is a necessary condition, so results never change: a text is proven clean only when
-it is ASCII, holds no word of the key-aware layer (the scanner's keyword
-rule lets a detector run only when one of its keywords occurs, in both first passes) and no
-detector that may run on it fits its shape gates (:func:`aibos_otel.redaction.shapes.gates`).
-Anything else goes to the first pass as before.
+Log lines with timestamps, ids and decimals fit some detector's coarse shape, so the gate
+also answers *which* detectors may match, as the Hyperscan pass does, without releasing the
+GIL: a detector is a candidate when it may run (the scanner's keyword rule: no keyword needed,
+or one of its keywords occurs), fits its shape gates (:func:`aibos_otel.redaction.shapes.gates`)
+and its superset regex (:mod:`aibos_otel.redaction.superset`) matches. Each step is a
+necessary condition, so results never change; an empty list proves the text clean. A text that
+fits the shapes of more than :data:`MAX_CHECKS` detectors goes to the Hyperscan pass (one
+combined scan is cheaper there than that many regexes).
 
-It runs in the optional Rust extension (``native/src/gate.rs``: an Aho-Corasick automaton and
-one pass over the bytes); without it there is no gate and the first pass runs for every text.
+It runs in the optional Rust extension (``native/src/gate.rs``: an Aho-Corasick automaton, one
+pass over the bytes, then the regex crate's lazy DFAs); without it there is no gate and the
+Hyperscan (or pure ``re``) first pass runs for every text.
 """
 
 from __future__ import annotations
@@ -22,17 +26,25 @@ from collections.abc import Callable, Sequence
 
 from aibos_otel.redaction.detector import Detector
 from aibos_otel.redaction.shapes import gates
+from aibos_otel.redaction.superset import UnsupportedPatternError, rust_superset, superset_pattern
 
-CleanGate = Callable[[str], bool]
-"""``gate(text)`` is True when no detector can match ``text``."""
+CleanGate = Callable[[str], "list[int] | None"]
+"""``gate(text)``: the sorted indexes of the detectors (and the trigger) that may match
+``text``, ``[]`` when none can, ``None`` when the gate does not judge it."""
 
 MAX_GATED_CHARS = 4096
-"""Longer texts go straight to the first pass: a scan that long is worth its GIL release."""
+"""Longer texts go straight to the Hyperscan pass: a scan that long is worth its GIL release."""
+
+MAX_CHECKS = 32
+"""At most this many superset regexes per text; a text fitting more shapes goes to Hyperscan."""
 
 
-def build_clean_gate(detectors: Sequence[Detector], keywords: Sequence[Sequence[str]]) -> CleanGate | None:
+def build_clean_gate(
+    detectors: Sequence[Detector], keywords: Sequence[Sequence[str]], trigger_expression: str = ""
+) -> CleanGate | None:
     """The gate for ``detectors`` whose keyword lists (one per detector, then the key-aware
-    layer's) are ``keywords``; ``None`` when the native extension is not installed."""
+    layer's trigger) are ``keywords``; ``trigger_expression`` is the trigger's regex (Python
+    syntax). ``None`` when the native extension is not installed."""
     try:
         from aibos_otel_native import CleanGate as NativeGate
     except ImportError:
@@ -48,7 +60,25 @@ def build_clean_gate(detectors: Sequence[Detector], keywords: Sequence[Sequence[
     shapes = [_shape(detectors[i]) if i < len(detectors) else _PASSES for i in range(len(keywords))]
     always = [index for index, group in enumerate(keywords) if not group]
     words = sorted(owners)
-    return NativeGate(words, [owners[w] for w in words], shapes, always).proves_clean
+    supersets = [_superset(detectors[i]) if i < len(detectors) else None for i in range(len(keywords))]
+    if trigger_expression and len(keywords) > len(detectors):
+        supersets[len(detectors)] = _trigger_superset(trigger_expression)
+    gate = NativeGate(words, [owners[w] for w in words], shapes, always, supersets, MAX_CHECKS)
+    return gate.first_pass
+
+
+def _superset(detector: Detector) -> str | None:
+    try:
+        return superset_pattern(detector)
+    except (UnsupportedPatternError, KeyError):  # unchecked: its shape gates alone decide
+        return None
+
+
+def _trigger_superset(expression: str) -> str | None:
+    try:
+        return rust_superset(expression, ignore_case=True)
+    except (UnsupportedPatternError, KeyError):
+        return None
 
 
 Shape = tuple[int, int, bool, str, str, int]

@@ -61,7 +61,9 @@ def _needs_upper(items: Any) -> bool:
             return True
         if op is sre_constants.IN and _upper_only(arg):
             return True
-        if op is sre_constants.SUBPATTERN and _needs_upper(arg[-1]):
+        # (?i:...) inside a case-sensitive pattern: its letters may come in either case
+        scoped_caseless = op is sre_constants.SUBPATTERN and arg[1] & sre_constants.SRE_FLAG_IGNORECASE
+        if op is sre_constants.SUBPATTERN and not scoped_caseless and _needs_upper(arg[-1]):
             return True
         repeat = op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT)
         if repeat and arg[0] >= 1 and _needs_upper(arg[2]):
@@ -74,6 +76,12 @@ def _needs_upper(items: Any) -> bool:
 _MIN_RUN = 8
 
 
+def _scoped(group: Any, flags: int) -> int:
+    """The flags inside a ``SUBPATTERN`` (``(?i:...)``, ``(?-i:...)`` change them there)."""
+    _number, add, remove, _items = group
+    return int((flags | add) & ~remove)
+
+
 def _longest_run(items: Any, state: Any, flags: int) -> tuple[str, int]:
     """The mandatory single-class repeat with the highest minimum (``[A-Za-z0-9]{44,512}``):
     every match holds a run of that many bytes of the class. Returns (the class's ASCII
@@ -81,7 +89,7 @@ def _longest_run(items: Any, state: Any, flags: int) -> tuple[str, int]:
     best = ("", 0)
     for op, arg in items:
         if op is sre_constants.SUBPATTERN:
-            found = _longest_run(arg[-1], state, flags)
+            found = _longest_run(arg[-1], state, _scoped(arg, flags))
         elif op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT) and arg[0] >= _MIN_RUN:
             sub = list(arg[2])
             if len(sub) != 1 or sub[0][0] not in (sre_constants.IN, sre_constants.LITERAL, sre_constants.ANY):
@@ -119,7 +127,7 @@ def _match_class(items: Any, state: Any, flags: int, found: set[str]) -> bool:
             if any(one.fullmatch(c) for c in _NON_ASCII_SAMPLES):
                 found.add("\u0080")
         elif op is sre_constants.SUBPATTERN:
-            if not _match_class(arg[-1], state, flags, found):
+            if not _match_class(arg[-1], state, _scoped(arg, flags), found):
                 return False
         elif op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, sre_constants.POSSESSIVE_REPEAT):
             if not _match_class(arg[2], state, flags, found):

@@ -19,6 +19,7 @@
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use regex::bytes::{Regex, RegexBuilder};
 
 /// One detector's shape gates.
 struct Shape {
@@ -69,16 +70,21 @@ fn longest_run(text: &[u8], class: &[bool; 128], enough: usize) -> usize {
     best.max(run)
 }
 
-/// `CleanGate(keywords, owners, shapes, always)`: `keywords` are lower-case ASCII words and
-/// `owners[k]` the indexes (into `shapes`) of the detectors keyword `k` lets run; `always` are
-/// the indexes of detectors that run without a keyword. Each shape is `(min_width, min_digits,
-/// needs_upper, required_chars, run_class, run_min)`; all zeros and empty strings pass always.
+/// `CleanGate(keywords, owners, shapes, always, supersets, max_checks)`: `keywords` are
+/// lower-case ASCII words and `owners[k]` the indexes (into `shapes`) of the detectors keyword
+/// `k` lets run; `always` are the indexes of detectors that run without a keyword. Each shape is
+/// `(min_width, min_digits, needs_upper, required_chars, run_class, run_min)`; all zeros and
+/// empty strings pass always. `supersets[i]` is a regex (Rust syntax, bytes, ASCII) that matches
+/// wherever detector `i` can (or `None`); `max_checks` bounds how many run on one text.
 #[pyclass(frozen, module = "aibos_otel_native")]
 pub struct CleanGate {
     keywords: Option<AhoCorasick>,
     owners: Vec<Vec<usize>>,
     shapes: Vec<Shape>,
     always: Vec<usize>,
+    supersets: Vec<Option<Regex>>,
+    unchecked: Vec<usize>,
+    max_checks: usize,
 }
 
 type ShapeSpec = (usize, usize, bool, String, String, usize);
@@ -134,17 +140,23 @@ impl Features {
 #[pymethods]
 impl CleanGate {
     #[new]
+    #[pyo3(signature = (keywords, owners, shapes, always, supersets=Vec::new(), max_checks=32))]
     fn new(
         keywords: Vec<String>,
         owners: Vec<Vec<usize>>,
         shapes: Vec<ShapeSpec>,
         always: Vec<usize>,
+        supersets: Vec<Option<String>>,
+        max_checks: usize,
     ) -> PyResult<Self> {
         if keywords.iter().any(|k| k.is_empty() || !k.is_ascii()) {
             return Err(PyValueError::new_err("keywords must be non-empty ASCII"));
         }
         if owners.len() != keywords.len() {
             return Err(PyValueError::new_err("one owners list per keyword"));
+        }
+        if !supersets.is_empty() && supersets.len() != shapes.len() {
+            return Err(PyValueError::new_err("one superset (or None) per shape"));
         }
         let shapes = shapes
             .into_iter()
@@ -171,48 +183,87 @@ impl CleanGate {
                     .map_err(|e| PyValueError::new_err(format!("keyword automaton: {e}")))?,
             )
         };
+        let compiled: Vec<Option<Regex>> = supersets
+            .iter()
+            .map(|p| p.as_deref().and_then(compile))
+            .collect();
+        // A superset that does not compile (or was not given) leaves its detector checked by the
+        // shape gates alone: a text that fits them is a candidate, as in the first pass.
+        let unchecked = (0..compiled.len())
+            .filter(|&i| supersets[i].is_some() && compiled[i].is_none())
+            .collect();
         Ok(CleanGate {
             keywords: automaton,
             owners,
             shapes,
             always,
+            supersets: compiled,
+            unchecked,
+            max_checks,
         })
     }
 
-    /// True when no detector can match `text`: it is ASCII, and no detector that may run on it
-    /// (no keyword needed, or a keyword of its occurs) fits its shape. False means "not proven"
-    /// (run the first pass).
-    fn proves_clean(&self, text: &str) -> bool {
+    /// Indexes of the supersets given that did not compile (their detectors get no regex check).
+    #[getter]
+    fn unchecked(&self) -> Vec<usize> {
+        self.unchecked.clone()
+    }
+
+    /// The first pass for a short ASCII text, with the GIL held: the sorted indexes of the
+    /// detectors that may match `text` -- they run on it (no keyword needed, or a keyword of
+    /// theirs occurs), fit their shape, and their superset regex matches. An empty list proves
+    /// the text clean. `None` when the text is not ASCII, or more than `max_checks` detectors
+    /// fit their shapes (the caller's first pass is cheaper for such texts).
+    fn first_pass(&self, text: &str) -> Option<Vec<usize>> {
         let bytes = text.as_bytes();
         if !bytes.is_ascii() {
-            return false;
+            return None;
         }
         let features = Features::of(bytes);
-        let fits = |index: usize| {
-            self.shapes[index].may_match(
-                bytes,
-                features.digits,
-                features.has_upper,
-                &features.present,
-            )
-        };
-        if self.always.iter().any(|&index| fits(index)) {
-            return false;
-        }
-        let Some(automaton) = &self.keywords else {
-            return true;
-        };
+        let mut fitting: Vec<usize> = Vec::new();
         let mut judged = vec![false; self.shapes.len()];
-        for found in automaton.find_overlapping_iter(bytes) {
-            for &index in &self.owners[found.pattern().as_usize()] {
-                if !judged[index] {
-                    judged[index] = true;
-                    if fits(index) {
-                        return false;
-                    }
+        let mut judge = |index: usize, fitting: &mut Vec<usize>| {
+            if !judged[index] {
+                judged[index] = true;
+                if self.shapes[index].may_match(
+                    bytes,
+                    features.digits,
+                    features.has_upper,
+                    &features.present,
+                ) {
+                    fitting.push(index);
+                }
+            }
+        };
+        for &index in &self.always {
+            judge(index, &mut fitting);
+        }
+        if let Some(automaton) = &self.keywords {
+            for found in automaton.find_overlapping_iter(bytes) {
+                for &index in &self.owners[found.pattern().as_usize()] {
+                    judge(index, &mut fitting);
                 }
             }
         }
-        true
+        if fitting.len() > self.max_checks {
+            return None;
+        }
+        fitting.retain(|&index| match self.supersets.get(index) {
+            Some(Some(regex)) => regex.is_match(bytes),
+            _ => true,
+        });
+        fitting.sort_unstable();
+        Some(fitting)
     }
+}
+
+/// A superset regex, compiled for bytes with ASCII classes. Its lazy DFA cache is kept small:
+/// there is one per detector and thread, and short texts need few states.
+fn compile(pattern: &str) -> Option<Regex> {
+    RegexBuilder::new(pattern)
+        .unicode(false)
+        .size_limit(8 << 20)
+        .dfa_size_limit(256 << 10)
+        .build()
+        .ok()
 }

@@ -1,6 +1,7 @@
 """The clean gate (``aibos_otel/redaction/gate.py``, ``native/src/gate.rs``) is a proof, never a
-guess: a text it calls clean is one no detector and no key rule can touch, and a redactor with
-the gate gives exactly what one without it gives.
+guess: a text it calls clean is one no detector and no key rule can touch, every detector that
+matches a text is among the candidates it names, and a redactor with the gate gives exactly
+what one without it gives.
 
 The texts are the catalogue's own examples and negatives, each embedded in every log style of
 ``test_log_styles``, cut at every length (the shape gates' bounds are where a wrong gate would
@@ -59,22 +60,38 @@ def _variants(text: str) -> list[str]:
 
 
 def _assert_same(gated: Redactor, ungated: Redactor, texts: list[str]) -> int:
-    """Each text redacts alike with and without the gate, and every text the gate proves clean
-    is one the ungated engine leaves alone. Returns how many the gate proved clean."""
+    """Each text redacts alike with and without the gate; every text the gate proves clean is
+    one the ungated engine leaves alone; and every detector whose regex finds a match (keyword
+    rule applied) is among the gate's candidates. Returns how many the gate proved clean."""
     gate = gated.scanner._gate
     assert gate is not None
     proven = 0
     wrong: list[str] = []
     for text in texts:
-        if len(text) <= MAX_GATED_CHARS and gate(text):
+        found = gate(text) if len(text) <= MAX_GATED_CHARS else None
+        if found == []:
             proven += 1
             result = ungated.redact(text)
             if result.counts or result.text != text:
                 wrong.append(f"gate called {text!r} clean; the engine finds {dict(result.counts)}")
+        if found is not None:
+            named = {gated.detectors[i].id for i in found if i < len(gated.detectors)}
+            missed = sorted(_finders(ungated, text) - named)
+            if missed:
+                wrong.append(f"gate left out {missed} for {text!r}")
         if gated.redact_text(text) != ungated.redact_text(text):
             wrong.append(f"{text!r}: {gated.redact_text(text)!r} != {ungated.redact_text(text)!r}")
     assert wrong == [], "\n".join(wrong[:20])
     return proven
+
+
+def _finders(redactor: Redactor, text: str) -> set[str]:
+    """Ids of the detectors with a validated finding in ``text`` when every detector the
+    keyword rule lets run is tried (no first pass at all)."""
+    scanner = redactor.scanner
+    lowered = text.lower()
+    every = [i for i in range(len(redactor.detectors)) if scanner._keywords_present(i, lowered)]
+    return {finding.detector.id for finding in scanner.find(text, candidates=every)}
 
 
 def test_every_catalogue_example_and_negative_cut_and_recased(gated: Redactor, ungated: Redactor) -> None:
@@ -120,10 +137,18 @@ def test_random_log_like_lines(gated: Redactor, ungated: Redactor, words: list[s
 def test_typical_clean_lines_skip_the_first_pass(gated: Redactor) -> None:
     gate = gated.scanner._gate
     assert gate is not None
-    for line in ("user 42 logged in", "user 10000 logged in", "cache warmed in 812 ms", "shutting down"):
-        assert gate(line), line
-    for line in ("password=hunter2", "card 4111111111111111", "ping alice@example.com", "x%3D1", "caf\u00e9"):
-        assert not gate(line), line
+    for line in (
+        "user 42 logged in",
+        "user 10000 logged in",
+        "cache warmed in 812 ms",
+        "shutting down",
+        "2024-05-01T12:00:00.123Z took 12.50 ms for order 8812 200 12",  # fits shapes, no regex
+        "trace_id=4bf92f3577b34da6a3ce929d0e0e4736 span_id=00f067aa0ba902b7 GET /api/v1/orders/7 200",
+    ):
+        assert gate(line) == [], line
+    for line in ("password=hunter2", "card 4111111111111111", "ping alice@example.com", "x%3D1"):
+        assert gate(line), line  # candidates named
+    assert gate("caf\u00e9") is None  # not ASCII: the gate does not judge it
 
 
 def test_a_detector_without_readable_gates_is_never_proven_absent() -> None:
@@ -134,7 +159,45 @@ def test_a_detector_without_readable_gates_is_never_proven_absent() -> None:
     object.__setattr__(odd, "pattern", r"(?P<secret>zz\d+")  # unbalanced: the analysis fails
     gate = build_clean_gate([odd], [()])
     assert gate is not None
-    assert not gate("anything at all")
+    assert gate("anything at all") == [0]
+
+
+def test_a_superset_the_regex_crate_refuses_leaves_its_detector_a_candidate() -> None:
+    from aibos_otel_native import CleanGate
+
+    shape = (0, 0, False, "", "", 0)
+    gate = CleanGate([], [], [shape, shape], [0, 1], ["(?:zz", "zz[0-9]+"])
+    assert gate.unchecked == [0]
+    assert gate.first_pass("no match here") == [0]
+    assert gate.first_pass("zz42") == [0, 1]
+
+
+def test_every_built_in_detector_and_the_trigger_get_a_superset() -> None:
+    from aibos_otel.redaction.superset import superset_pattern
+
+    for detector in all_detectors():
+        assert superset_pattern(detector), detector.id
+    redactor = Redactor(PROFILES, use_hyperscan=False)
+    gate = redactor.scanner._gate
+    assert gate is not None
+    assert gate.__self__.unchecked == []  # type: ignore[attr-defined]
+
+
+def test_a_text_fitting_too_many_shapes_goes_to_the_first_pass() -> None:
+    from aibos_otel_native import CleanGate
+
+    from aibos_otel.redaction.gate import MAX_CHECKS
+
+    shape = (0, 0, False, "", "", 0)
+    count = MAX_CHECKS + 1
+    gate = CleanGate([], [], [shape] * count, list(range(count)), ["zz"] * count, MAX_CHECKS)
+    assert gate.first_pass("abc") is None
+    assert (
+        CleanGate([], [], [shape] * MAX_CHECKS, list(range(MAX_CHECKS)), ["zz"] * MAX_CHECKS).first_pass(
+            "abc"
+        )
+        == []
+    )
 
 
 def test_the_gate_rests_on_traffic_it_cannot_prove_and_tries_again() -> None:
@@ -145,15 +208,17 @@ def test_the_gate_rests_on_traffic_it_cannot_prove_and_tries_again() -> None:
     assert real is not None
     calls: list[str] = []
 
-    def counting(text: str) -> bool:
-        calls.append(text)
-        return real(text)
+    unjudged = "order 8812 shipped"
 
-    redactor.scanner._gate = counting
-    unprovable = "2024-05-01T12:00:00Z took 12.50 ms for order 8812 200 12"
-    assert not real(unprovable)
+    def declining(text: str) -> list[int] | None:
+        """The real gate, except that it declines ``unjudged`` (as it declines a text fitting too
+        many shapes)."""
+        calls.append(text)
+        return None if text == unjudged else real(text)
+
+    redactor.scanner._gate = declining
     for _ in range(GATE_PATIENCE + GATE_REST):
-        assert redactor.redact_text(unprovable) == unprovable
+        assert redactor.redact_text(unjudged) == unjudged
     assert len(calls) == GATE_PATIENCE  # then resting
     assert redactor.scanner.candidates("user 42 logged in") == []  # rest over: tried, proven
     assert len(calls) == GATE_PATIENCE + 1
