@@ -1,5 +1,5 @@
-//! The redaction engine's clean gate: a proof, in one pass that keeps the GIL, that no detector
-//! can match a short ASCII text.
+//! The redaction engine's clean gate: the first pass for a short ASCII text, with the GIL held --
+//! which detectors may match it (none: the text is proven clean).
 //!
 //! Why it exists: the `hyperscan` wheel releases the GIL around every scan. On the logging
 //! thread that is one release per record, and a worker thread that wants the GIL (the batch
@@ -14,7 +14,9 @@
 //! the text is at least its shortest match long, has at least its minimum of ASCII digits, has
 //! an upper-case letter if every match has one, holds every character every match holds, and
 //! has a run of at least `run_min` characters of its `run_class` (the gates the Go processor uses, rendered from the
-//! same Python patterns). When no detector both runs and fits, the text is proven clean.
+//! same Python patterns). A detector that runs and fits then has its superset regex tried (a
+//! rewrite of its pattern that matches wherever it can: aibos_otel/redaction/superset.py); the
+//! ones left are the candidates.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use pyo3::exceptions::PyValueError;
