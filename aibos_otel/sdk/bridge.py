@@ -23,7 +23,7 @@ from opentelemetry.sdk._logs import LoggerProvider
 from aibos_otel.sdk import handler_errors
 from aibos_otel.sdk.attributes import flatten_into
 from aibos_otel.sdk.levels import severity_for_level
-from aibos_otel.sdk.pipeline import in_pipeline
+from aibos_otel.sdk.pipeline import PIPELINE_FLAG
 
 # The fields every logging.LogRecord has; anything else in record.__dict__ came from extra=.
 _STANDARD_FIELDS = frozenset(
@@ -36,6 +36,9 @@ _NOT_EXPORTED_PREFIXES = ("opentelemetry.", "grpc.", "urllib3.connectionpool", "
 
 
 _SEVERITIES = {n: SeverityNumber(n) for n in range(25)}
+# severity_for_level's answer for the usual level numbers, with the enum member already looked up
+# (one dict probe per record instead of two calls).
+_BY_LEVEL = {n: (_SEVERITIES[num], text) for n in range(61) for num, text in (severity_for_level(n),)}
 
 
 def exception_attributes(exc: BaseException) -> dict[str, Any]:
@@ -82,7 +85,7 @@ class OTelBridgeHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         """Translate and emit; an invalid ``alert`` annotation in development is re-raised."""
         name = record.name
-        if in_pipeline() or name.startswith(_NOT_EXPORTED_PREFIXES):
+        if PIPELINE_FLAG.active or name.startswith(_NOT_EXPORTED_PREFIXES):
             return
         try:
             attributes: dict[str, Any] = {}
@@ -97,7 +100,10 @@ class OTelBridgeHandler(logging.Handler):
             exc_info = record.exc_info
             if exc_info and exc_info[1] is not None:
                 attributes.update(exception_attributes(exc_info[1]))
-            number, text = severity_for_level(record.levelno)
+            severity = _BY_LEVEL.get(record.levelno)
+            if severity is None:
+                number, text = severity_for_level(record.levelno)
+                severity = _SEVERITIES[number], text
             try:
                 body = record.getMessage()
             except Exception as exc:
@@ -110,8 +116,8 @@ class OTelBridgeHandler(logging.Handler):
             otel_record = LogRecord(
                 timestamp=int(record.created * 1e9),
                 context=get_current(),
-                severity_number=_SEVERITIES[number],
-                severity_text=text,
+                severity_number=severity[0],
+                severity_text=severity[1],
                 body=body,
                 attributes=attributes,
                 # an ``event.name`` extra also fills OTLP's own field (audit events set it), so
@@ -121,7 +127,7 @@ class OTelBridgeHandler(logging.Handler):
         except Exception:
             self.handleError(record)
             return
-        logger = self._otel_logger(name)
+        logger = self._loggers.get(name) or self._otel_logger(name)
         logger.emit(otel_record)  # may raise AlertAnnotationError in development: on purpose
 
     def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging.Handler API

@@ -28,6 +28,12 @@ def bound_attributes() -> Mapping[str, Any]:
     return _bound.get()
 
 
+def bound_attributes_getter() -> Callable[[], Mapping[str, Any]]:
+    """:func:`bound_attributes` as the context variable's own ``get`` (for the pipeline's hot
+    path: a C method, no Python frame per log call)."""
+    return _bound.get
+
+
 class bind:  # noqa: N801 - used like a function: ``with bind(...)`` / ``@bind(...)``
     """Bind attributes for the duration of a ``with`` block or of each call of a function.
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from opentelemetry._logs import LogRecord
@@ -24,7 +24,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from aibos_otel.fingerprint import fingerprint
 from aibos_otel.sdk import alerts
-from aibos_otel.sdk.context import bound_attributes
+from aibos_otel.sdk.context import bound_attributes_getter
 from aibos_otel.sdk.levels import SEVERITY_TEXTS, severity_class
 from aibos_otel.sdk.self_metrics import SelfMetrics
 
@@ -36,12 +36,24 @@ ScopeStage = Callable[[InstrumentationScope], InstrumentationScope]
 REDACTION_FAILED = "[REDACTED:redaction-failed]"
 
 _internal = logging.getLogger("aibos_otel.sdk.pipeline")
-_in_pipeline = threading.local()
+_bound_attributes = bound_attributes_getter()
+
+
+class _PipelineFlag(threading.local):
+    # A class default, so that reading the flag on a thread that never ran the pipeline is a
+    # plain attribute read, not a getattr whose AttributeError is raised and swallowed.
+    active = False
+
+
+PIPELINE_FLAG = _PipelineFlag()
+"""``PIPELINE_FLAG.active`` is True while this thread runs the pipeline (the bridge reads it
+to avoid feedback loops; see :func:`in_pipeline`)."""
+_in_pipeline = PIPELINE_FLAG
 
 
 def in_pipeline() -> bool:
     """True while this thread runs the pipeline (the bridge uses it to avoid feedback loops)."""
-    return getattr(_in_pipeline, "active", False)
+    return _in_pipeline.active
 
 
 def mask_whole_record(record: LogRecord) -> None:
@@ -90,7 +102,9 @@ class PipelineProcessor(LogRecordProcessor):
         keys = getattr(attributes, "_dict", attributes)
         _in_pipeline.active = True
         try:
-            self._context_stage(attributes, keys)
+            bound = _bound_attributes()
+            if bound:  # the context stage inline: most records have no bound context
+                self._context_stage(attributes, keys, bound)
             if "exception.type" in keys and "exception.fingerprint" not in keys:
                 self._fingerprint_stage(attributes)
             if not keys.keys().isdisjoint(alerts.ALERT_KEYS):
@@ -110,12 +124,10 @@ class PipelineProcessor(LogRecordProcessor):
             _in_pipeline.active = False
 
     @staticmethod
-    def _context_stage(attributes: Any, keys: Any) -> None:
-        bound = bound_attributes()
-        if bound:
-            for key, value in bound.items():
-                if key not in keys:  # explicit ``extra=`` wins over bound context
-                    attributes[key] = value
+    def _context_stage(attributes: Any, keys: Any, bound: Mapping[str, Any]) -> None:
+        for key, value in bound.items():
+            if key not in keys:  # explicit ``extra=`` wins over bound context
+                attributes[key] = value
 
     @staticmethod
     def _fingerprint_stage(attributes: Any) -> None:

@@ -176,7 +176,8 @@ def test_on_emit_marks_fatal_and_alert_annotated_records_urgent() -> None:
     seen: list[bool] = []
 
     class Spy(DeliveryProcessor):
-        def enqueue(self, record: ReadableLogRecord, severity: int, *, urgent: bool = False) -> bool:
+        # on_emit admits through _admit (enqueue's body, without the size estimate's call)
+        def _admit(self, record: ReadableLogRecord, severity: int, size: int, urgent: bool) -> bool:
             seen.append(urgent)
             return True
 

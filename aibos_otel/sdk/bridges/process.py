@@ -45,7 +45,9 @@ class _SkipAsyncioDuplicate(logging.Filter):
     # On the OTel bridge handler only: the asyncio logger's record for an event the hook has
     # already exported as FATAL. Console handlers keep their line.
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (getattr(_reentry, "asyncio", False) and record.name == "asyncio")
+        # The name first: getattr with a default on a thread-local the hook never set raises
+        # and swallows an AttributeError, about 1 us on every log call of every thread.
+        return not (record.name == "asyncio" and getattr(_reentry, "asyncio", False))
 
 
 def _flush_global_providers(timeout: float) -> None:
