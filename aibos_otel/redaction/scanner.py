@@ -30,6 +30,7 @@ from typing import Any
 
 from aibos_otel.redaction.detector import Detector
 from aibos_otel.redaction.gate import MAX_GATED_CHARS, build_clean_gate
+from aibos_otel.redaction.surrogate import lower_case_safe, nul_blind, stand_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,7 @@ class Scanner:
         self._gate_misses = 0  # texts in a row the gate could not prove clean
         self._gate_rest = 0  # texts left before the gate is tried again
         self._hs: _HyperscanPrefilter | None = None
+        self._nul_seeing: list[int] | None = None  # see _stand_in_candidates
         self._ready = threading.Event()
         # Read once: a background compile stores where the cache was when it started, not
         # wherever AIBOS_CACHE_DIR points by the time it finishes.
@@ -176,7 +178,23 @@ class Scanner:
             lowered = text.lower()
             trigger = self.trigger  # its expression is literal: a hit needs no second look
             return [i for i in sorted(hits) if i == trigger or self._keywords_present(i, lowered)]
+        if self._hs is not None and lower_case_safe(text):
+            return self._stand_in_candidates(text)
         return self._keyword_candidates(text)
+
+    def _stand_in_candidates(self, text: str) -> list[int]:
+        """The Hyperscan first pass for a non-ASCII text, over its ASCII stand-in (see
+        surrogate.py for why this is a superset of what can match the text itself)."""
+        assert self._hs is not None
+        if self._nul_seeing is None:
+            # Worked out on the first non-ASCII text, not at start-up (it parses every pattern).
+            self._nul_seeing = [i for i, d in enumerate(self.detectors) if not nul_blind(d)]
+        hits = self._hs.scan_bytes(stand_in(text))
+        hits.update(self._nul_seeing)
+        hits.add(self.trigger)  # the unicode view has work
+        lowered = text.lower()
+        trigger = self.trigger
+        return [i for i in sorted(hits) if i == trigger or self._keywords_present(i, lowered)]
 
     def keyword_filter(self, candidates: list[int], text: str) -> list[int]:
         """The candidates (found in a larger text) whose keywords occur in ``text``."""
@@ -383,6 +401,9 @@ class _HyperscanPrefilter:
         return cls(hyperscan, database, fallback, ids)
 
     def scan(self, text: str) -> set[int]:
+        return self.scan_bytes(text.encode("ascii"))
+
+    def scan_bytes(self, data: bytes) -> set[int]:
         hits: set[int] = set(self._fallback) if self._fallback else set()
         if self._database is None:
             return hits
@@ -391,9 +412,7 @@ class _HyperscanPrefilter:
             scratch = self._scratch_template.clone()  # type: ignore[union-attr]
             self._local.scratch = scratch
 
-        self._database.scan(
-            text.encode("ascii"), match_event_handler=_on_match, context=hits, scratch=scratch
-        )
+        self._database.scan(data, match_event_handler=_on_match, context=hits, scratch=scratch)
         return hits
 
 
