@@ -69,6 +69,18 @@ _XML_TEXT = re.compile(r"\s*>([^<]{1,%d})<".replace("%d", str(MAX_VALUE)))
 _BARE = re.compile(r"[^\s;\"'`]{1,%d}".replace("%d", str(MAX_VALUE)))
 _BARE_QUERY = re.compile(r"[^\s;&#\"'`]{1,%d}".replace("%d", str(MAX_VALUE)))
 _BARE_TRAILER = ",)]}>.:"
+# The key's tail (as _KEY_TAIL), then -- when "=" and a bare value follow at once, the common
+# key=value -- that value, as _value_after would read it (one regex call per keyword hit, not
+# three: the per-hit cost bounds a keyword-dense 1 MB line). The value's first character is
+# none that _value_after treats apart (quotes, "\\", "(", "{", "["), nor a space after "=",
+# nor a second "=" or ">" ("==", "=>"); the rest is _BARE's class, up to MAX_VALUE.
+_TAIL_BARE = re.compile(
+    r"[A-Za-z0-9_.\-]{0,%d}(?:=(?![=> \t])(?P<bare>[^\s;\"'`\\({\[][^\s;\"'`]{0,%d}))?"
+    % (MAX_KEY, MAX_VALUE - 1)
+)
+# Before a key, these send it to _value_after: a quote (quoted keys, XML and JSON name/value
+# pairs) and a query string's "?" or "&" (where "&" ends a value).
+_FAST_PATH_BEFORE = frozenset("\"'`?&")
 _TO_LINE_END = re.compile(r"[^\r\n]{1,%d}".replace("%d", str(MAX_VALUE)))
 _DOUBLE_QUOTED = re.compile(r"((?:[^\"\\\r\n]|\\.){0,%d})\"".replace("%d", str(MAX_VALUE)))
 # mysql -p<password> / -p <password>, sshpass -p <password>: short flags named by the tool.
@@ -184,22 +196,26 @@ class KeyValueFinder:
 
     def find(self, text: str) -> list[KeyedValue]:
         """Every value under a sensitive key in ``text``."""
+        return [KeyedValue(start, end, rule) for start, end, rule in self.find_spans(text)]
+
+    def find_spans(self, text: str) -> list[tuple[int, int, KeyRule]]:
+        """:meth:`find` as ``(start, end, rule)`` tuples (a 1 MB line has 100 000 of them)."""
         if self._keyword_re is None:
             return []
-        found: list[KeyedValue] = []
+        found: list[tuple[int, int, KeyRule]] = []
         key_end = -1
         allowed = self._key_allowed
         rules_seen: dict[str, KeyRule | None] = {}
         for hit in self._hits(text):
-            if hit.start() < key_end:
-                continue  # a second keyword inside the key already looked at
             start = hit.start()
+            if start < key_end:
+                continue  # a second keyword inside the key already looked at
             if start and text[start - 1] in _KEY_CHARS:
                 head = _KEY_HEAD.search(text, max(0, start - MAX_KEY), start)
                 start = head.start() if head else start
-            tail = _KEY_TAIL.match(text, hit.end())
-            end = tail.end() if tail else hit.end()
-            key_end = end
+            tail = _TAIL_BARE.match(text, hit.end())
+            bare_at = tail.start("bare")  # the value of a plain key=value, else -1
+            end = key_end = bare_at - 1 if bare_at > 0 else tail.end()
             key = text[start:end].rstrip(".-")
             end = start + len(key)
             if not key.strip("-_.") or text.endswith("${", 0, start) or (allowed and allowed(key)):
@@ -211,20 +227,23 @@ class KeyValueFinder:
                 rule = rules_seen[key] = self._key_rule(key)
             if rule is None:
                 continue
-            span = self._value_after(text, start, end, key)
+            if bare_at == end + 1 and not (start and text[start - 1] in _FAST_PATH_BEFORE):
+                span = _trimmed(bare_at, tail.end(), text)  # what _value_after gives here
+            else:
+                span = self._value_after(text, start, end, key)
             if (
                 span is not None
                 and not inert_value(text[span[0] : span[1]])
                 and text[span[1] : span[1] + 1] != "("
             ):
-                found.append(KeyedValue(span[0], span[1], rule))
+                found.append((span[0], span[1], rule))
                 if text[span[0] - 1 : span[0]] in ('"', "'", "`", "("):
                     key_end = max(key_end, span[1])  # a quoted value's words are not keys
         # _SHORT_FLAG is case-sensitive and starts with a tool name: without one of these words
         # (mysqldump, mariadb-dump ... contain them) it cannot match; the checks are C-speed
         # ``in`` tests, the regex is a 30 ms walk over a 1 MB line.
         if self._has_secret_rules and "-p" in text and any(word in text for word in _TOOL_WORDS):
-            found.extend(self._short_flags(text))
+            found.extend((k.start, k.end, k.rule) for k in self._short_flags(text))
         return found
 
     def _short_flags(self, text: str) -> list[KeyedValue]:
@@ -317,6 +336,13 @@ def _to_line_end(text: str, position: int, quote: str) -> tuple[int, int] | None
     while end > position and text[end - 1] in " \t,;":
         end -= 1
     return (position, end) if end > position else None
+
+
+def _trimmed(start: int, end: int, text: str) -> tuple[int, int] | None:
+    """A bare value's span without the closing brackets and punctuation at its end."""
+    while end > start and text[end - 1] in _BARE_TRAILER:
+        end -= 1
+    return (start, end) if end > start else None
 
 
 def _read_value(text: str, position: int, *, query: bool) -> tuple[int, int] | None:
