@@ -230,7 +230,8 @@ class Redactor:
         if candidates[-1] == self.scanner.trigger:
             rule_detectors = self._rule_detectors
             findings.extend(
-                Finding(start, end, rule_detectors[rule.id]) for start, end, rule in self._keys.find_spans(text)
+                Finding(start, end, rule_detectors[rule.id])
+                for start, end, rule in self._keys.find_spans(text)
             )
         if findings:
             findings.extend(_pair_secrets(text, findings))

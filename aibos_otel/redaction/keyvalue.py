@@ -75,8 +75,9 @@ _BARE_TRAILER = ",)]}>.:"
 # none that _value_after treats apart (quotes, "\\", "(", "{", "["), nor a space after "=",
 # nor a second "=" or ">" ("==", "=>"); the rest is _BARE's class, up to MAX_VALUE.
 _TAIL_BARE = re.compile(
-    r"[A-Za-z0-9_.\-]{0,%d}(?:=(?![=> \t])(?P<bare>[^\s;\"'`\\({\[][^\s;\"'`]{0,%d}))?"
-    % (MAX_KEY, MAX_VALUE - 1)
+    r"[A-Za-z0-9_.\-]{0,KEY}(?:=(?![=> \t])(?P<bare>[^\s;\"'`\\({\[][^\s;\"'`]{0,VALUE}))?".replace(
+        "KEY", str(MAX_KEY)
+    ).replace("VALUE", str(MAX_VALUE - 1))
 )
 # Before a key, these send it to _value_after: a quote (quoted keys, XML and JSON name/value
 # pairs) and a query string's "?" or "&" (where "&" ends a value).
@@ -214,6 +215,7 @@ class KeyValueFinder:
                 head = _KEY_HEAD.search(text, max(0, start - MAX_KEY), start)
                 start = head.start() if head else start
             tail = _TAIL_BARE.match(text, hit.end())
+            assert tail is not None  # every part of _TAIL_BARE is optional: it always matches
             bare_at = tail.start("bare")  # the value of a plain key=value, else -1
             end = key_end = bare_at - 1 if bare_at > 0 else tail.end()
             key = text[start:end].rstrip(".-")

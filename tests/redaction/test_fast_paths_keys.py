@@ -68,7 +68,15 @@ def test_the_fast_path_agrees_on_every_key_in_every_log_style(finder: KeyValueFi
 
 def test_the_fast_path_agrees_on_a_keyword_dense_line(finder: KeyValueFinder) -> None:
     rng = random.Random(3)
-    units = ["password=x ", "token=y ", "pass.=z ", "?token=a&b ", '"password"=q ', "secret==w ", "api-key=(v) "]
+    units = [
+        "password=x ",
+        "token=y ",
+        "pass.=z ",
+        "?token=a&b ",
+        '"password"=q ',
+        "secret==w ",
+        "api-key=(v) ",
+    ]
     line = "".join(rng.choice(units) for _ in range(20000))
     want = _general(finder, line)
     assert len(want) > 5000
