@@ -29,3 +29,5 @@ class CleanGate:
     def first_pass(self, text: str) -> list[int] | None:
         """Sorted indexes of the detectors that may match ``text`` (``[]``: proven clean), or
         ``None`` when ``text`` is not ASCII or too many detectors fit their shapes."""
+    def refine(self, text: str, candidates: list[int]) -> list[int]:
+        """``candidates`` without the indexes whose superset regex does not match ``text``."""

@@ -22,21 +22,32 @@ Hyperscan (or pure ``re``) first pass runs for every text.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 from aibos_otel.redaction.detector import Detector
 from aibos_otel.redaction.shapes import gates
 from aibos_otel.redaction.superset import UnsupportedPatternError, rust_superset, superset_pattern
 
-CleanGate = Callable[[str], "list[int] | None"]
-"""``gate(text)``: the sorted indexes of the detectors (and the trigger) that may match
-``text``, ``[]`` when none can, ``None`` when the gate does not judge it."""
+
+class CleanGate(Protocol):
+    """The native gate (``aibos_otel_native.CleanGate``)."""
+
+    def first_pass(self, text: str) -> list[int] | None:
+        """The sorted indexes of the detectors (and the trigger) that may match ``text``,
+        ``[]`` when none can, ``None`` when the gate does not judge it."""
+
+    def refine(self, text: str, candidates: list[int]) -> list[int]:
+        """``candidates`` (another first pass's, for an ASCII ``text``) without those whose
+        superset regex does not match ``text``."""
+
 
 MAX_GATED_CHARS = 4096
 """Longer texts go straight to the Hyperscan pass: a scan that long is worth its GIL release."""
 
-MAX_CHECKS = 32
-"""At most this many superset regexes per text; a text fitting more shapes goes to Hyperscan."""
+MAX_CHECKS = 6
+"""At most this many superset regexes per text; a text fitting more shapes goes to Hyperscan,
+whose candidates :meth:`CleanGate.refine` then narrows with the same regexes."""
 
 
 def build_clean_gate(
@@ -64,7 +75,7 @@ def build_clean_gate(
     if trigger_expression and len(keywords) > len(detectors):
         supersets[len(detectors)] = _trigger_superset(trigger_expression)
     gate = NativeGate(words, [owners[w] for w in words], shapes, always, supersets, MAX_CHECKS)
-    return gate.first_pass
+    return gate
 
 
 def _superset(detector: Detector) -> str | None:

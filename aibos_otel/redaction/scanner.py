@@ -95,9 +95,11 @@ class Scanner:
         # A zero-width lookahead at every position reports overlapping keywords too.
         self._keyword_re = re.compile(f"(?=({_trie_regex(multi_char)}))") if multi_char else None
         # Proves most clean short lines clean with the GIL held (see gate.py for why).
-        self._gate = (
+        native_gate = (
             build_clean_gate(self.detectors, self._keywords, self._trigger_expression) if clean_gate else None
         )
+        self._gate = native_gate.first_pass if native_gate is not None else None
+        self._refine = native_gate.refine if native_gate is not None else None
         self._gate_misses = 0  # texts in a row the gate could not prove clean
         self._gate_rest = 0  # texts left before the gate is tried again
         self._hs: _HyperscanPrefilter | None = None
@@ -177,7 +179,12 @@ class Scanner:
                 return []
             lowered = text.lower()
             trigger = self.trigger  # its expression is literal: a hit needs no second look
-            return [i for i in sorted(hits) if i == trigger or self._keywords_present(i, lowered)]
+            found = [i for i in sorted(hits) if i == trigger or self._keywords_present(i, lowered)]
+            if found and found[0] != trigger and self._refine is not None and len(text) <= MAX_GATED_CHARS:
+                # Hyperscan's prefilter loosens repeats; the superset regexes do less so and
+                # often rule out its hits (a hex trace id is no high-entropy token).
+                return self._refine(text, found)
+            return found
         if self._hs is not None and lower_case_safe(text):
             return self._stand_in_candidates(text)
         return self._keyword_candidates(text)

@@ -257,6 +257,33 @@ impl CleanGate {
         fitting.sort_unstable();
         Some(fitting)
     }
+
+    /// The candidates of another first pass (Hyperscan's, which runs on texts of any length)
+    /// narrowed to those that fit their shape gates and whose superset regex matches `text`;
+    /// an index past the shapes (such as the key layer's trigger) is kept. Both passes report
+    /// a superset of what can match, so their intersection does too. `text` should be ASCII
+    /// (the shapes and regexes judge bytes).
+    fn refine(&self, text: &str, candidates: Vec<usize>) -> Vec<usize> {
+        let bytes = text.as_bytes();
+        let features = Features::of(bytes);
+        candidates
+            .into_iter()
+            .filter(|&index| {
+                let Some(shape) = self.shapes.get(index) else {
+                    return true;
+                };
+                shape.may_match(
+                    bytes,
+                    features.digits,
+                    features.has_upper,
+                    &features.present,
+                ) && match self.supersets.get(index) {
+                    Some(Some(regex)) => regex.is_match(bytes),
+                    _ => true,
+                }
+            })
+            .collect()
+    }
 }
 
 /// A superset regex, compiled for bytes with ASCII classes. Its lazy DFA cache is kept small:

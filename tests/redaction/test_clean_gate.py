@@ -10,6 +10,7 @@ show), in upper and lower case, with other separators; and random short ASCII li
 
 from __future__ import annotations
 
+import functools
 import os
 
 import pytest
@@ -114,6 +115,41 @@ def test_catalogue_texts_in_every_log_style(style: str, gated: Redactor, ungated
     _assert_same(gated, ungated, texts)
 
 
+@functools.cache
+def _with_hyperscan() -> Redactor:
+    redactor = Redactor(PROFILES)
+    assert redactor.scanner.wait_ready(timeout=600)
+    if redactor.scanner.engine != "hyperscan":
+        pytest.skip("hyperscan is not installed")
+    return redactor
+
+
+def test_hyperscan_hits_refined_by_the_gate_keep_every_finder(ungated: Redactor) -> None:
+    """Texts the gate declines take Hyperscan, whose hits the gate's shapes and supersets then
+    narrow (``CleanGate.refine``): every detector with a finding must survive the narrowing."""
+    redactor = _with_hyperscan()
+    gate = redactor.scanner._gate
+    assert gate is not None
+    texts = [variant for text in CATALOGUE for variant in _variants(text) if variant.isascii()]
+    declined = narrowed = 0
+    wrong: list[str] = []
+    for text in texts:
+        if len(text) > MAX_GATED_CHARS or gate(text) is not None:
+            continue
+        declined += 1
+        found = redactor.scanner.candidates(text)
+        unrefined = {i for i in redactor.scanner._hs.scan(text)}  # type: ignore[union-attr]
+        narrowed += len(found) < len(unrefined)
+        named = {redactor.detectors[i].id for i in found if i < len(redactor.detectors)}
+        missed = sorted(_finders(ungated, text) - named)
+        if missed:
+            wrong.append(f"refined hits left out {missed} for {text!r}")
+        if redactor.redact_text(text) != ungated.redact_text(text):
+            wrong.append(f"{text!r}: {redactor.redact_text(text)!r} != {ungated.redact_text(text)!r}")
+    assert wrong == [], "\n".join(wrong[:20])
+    assert declined > 100 and narrowed > 10  # the path is taken, and it narrows
+
+
 @settings(max_examples=400, deadline=None)
 @given(st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=127), max_size=160))
 def test_random_ascii_lines(gated: Redactor, ungated: Redactor, text: str) -> None:
@@ -142,12 +178,17 @@ def test_typical_clean_lines_skip_the_first_pass(gated: Redactor) -> None:
         "user 10000 logged in",
         "cache warmed in 812 ms",
         "shutting down",
-        "2024-05-01T12:00:00.123Z took 12.50 ms for order 8812 200 12",  # fits shapes, no regex
         "trace_id=4bf92f3577b34da6a3ce929d0e0e4736 span_id=00f067aa0ba902b7 GET /api/v1/orders/7 200",
     ):
         assert gate(line) == [], line
+    for line in ("2024-05-01T12:00:00.123Z took 12.50 ms for order 8812 200 12",):
+        # These fit more shapes than the gate checks: it declines them, and Hyperscan's hits
+        # (if any) are narrowed by the same shapes and superset regexes, to none.
+        assert gate(line) is None, line
+        assert _with_hyperscan().scanner.candidates(line) == [], line
     for line in ("password=hunter2", "card 4111111111111111", "ping alice@example.com", "x%3D1"):
-        assert gate(line), line  # candidates named
+        assert gate(line) != [], line  # candidates named, or declined (many shapes fit)
+        assert _with_hyperscan().scanner.candidates(line), line
     assert gate("caf\u00e9") is None  # not ASCII: the gate does not judge it
 
 
@@ -159,7 +200,7 @@ def test_a_detector_without_readable_gates_is_never_proven_absent() -> None:
     object.__setattr__(odd, "pattern", r"(?P<secret>zz\d+")  # unbalanced: the analysis fails
     gate = build_clean_gate([odd], [()])
     assert gate is not None
-    assert gate("anything at all") == [0]
+    assert gate.first_pass("anything at all") == [0]
 
 
 def test_a_superset_the_regex_crate_refuses_leaves_its_detector_a_candidate() -> None:
