@@ -13,7 +13,9 @@ or one of its keywords occurs), fits its shape gates (:func:`aibos_otel.redactio
 and its superset regex (:mod:`aibos_otel.redaction.superset`) matches. Each step is a
 necessary condition, so results never change; an empty list proves the text clean. A text that
 fits the shapes of more than :data:`MAX_CHECKS` detectors goes to the Hyperscan pass (one
-combined scan is cheaper there than that many regexes).
+combined scan is cheaper there than that many regexes), and the scanner then narrows
+Hyperscan's hits with the same shapes and regexes (:meth:`CleanGate.refine`): its prefilter
+loosens repeats and names, say, the high-entropy detector for every hex trace id.
 
 It runs in the optional Rust extension (``native/src/gate.rs``: an Aho-Corasick automaton, one
 pass over the bytes, then the regex crate's lazy DFAs); without it there is no gate and the
@@ -49,9 +51,16 @@ MAX_CHECKS = 6
 """At most this many superset regexes per text; a text fitting more shapes goes to Hyperscan,
 whose candidates :meth:`CleanGate.refine` then narrows with the same regexes."""
 
+MAX_CHECKS_WITHOUT_HYPERSCAN = 32
+"""Without Hyperscan a declined text takes the pure-``re`` first pass, far dearer than 32
+superset regexes (``redaction_bench.py``'s pure-re typical lines: 10 us a line with 32, 87 with 6)."""
+
 
 def build_clean_gate(
-    detectors: Sequence[Detector], keywords: Sequence[Sequence[str]], trigger_expression: str = ""
+    detectors: Sequence[Detector],
+    keywords: Sequence[Sequence[str]],
+    trigger_expression: str = "",
+    max_checks: int = MAX_CHECKS,
 ) -> CleanGate | None:
     """The gate for ``detectors`` whose keyword lists (one per detector, then the key-aware
     layer's trigger) are ``keywords``; ``trigger_expression`` is the trigger's regex (Python
@@ -74,7 +83,7 @@ def build_clean_gate(
     supersets = [_superset(detectors[i]) if i < len(detectors) else None for i in range(len(keywords))]
     if trigger_expression and len(keywords) > len(detectors):
         supersets[len(detectors)] = _trigger_superset(trigger_expression)
-    gate = NativeGate(words, [owners[w] for w in words], shapes, always, supersets, MAX_CHECKS)
+    gate = NativeGate(words, [owners[w] for w in words], shapes, always, supersets, max_checks)
     return gate
 
 

@@ -29,7 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from aibos_otel.redaction.detector import Detector
-from aibos_otel.redaction.gate import MAX_GATED_CHARS, build_clean_gate
+from aibos_otel.redaction.gate import (
+    MAX_CHECKS,
+    MAX_CHECKS_WITHOUT_HYPERSCAN,
+    MAX_GATED_CHARS,
+    build_clean_gate,
+)
 from aibos_otel.redaction.surrogate import lower_case_safe, nul_blind, stand_in
 
 
@@ -95,8 +100,16 @@ class Scanner:
         # A zero-width lookahead at every position reports overlapping keywords too.
         self._keyword_re = re.compile(f"(?=({_trie_regex(multi_char)}))") if multi_char else None
         # Proves most clean short lines clean with the GIL held (see gate.py for why).
+        hyperscan_expected = use_hyperscan is not False and importlib.util.find_spec("hyperscan") is not None
         native_gate = (
-            build_clean_gate(self.detectors, self._keywords, self._trigger_expression) if clean_gate else None
+            build_clean_gate(
+                self.detectors,
+                self._keywords,
+                self._trigger_expression,
+                MAX_CHECKS if hyperscan_expected else MAX_CHECKS_WITHOUT_HYPERSCAN,
+            )
+            if clean_gate
+            else None
         )
         self._gate = native_gate.first_pass if native_gate is not None else None
         self._refine = native_gate.refine if native_gate is not None else None
