@@ -30,4 +30,5 @@ class CleanGate:
         """Sorted indexes of the detectors that may match ``text`` (``[]``: proven clean), or
         ``None`` when ``text`` is not ASCII or too many detectors fit their shapes."""
     def refine(self, text: str, candidates: list[int]) -> list[int]:
-        """``candidates`` without the indexes whose superset regex does not match ``text``."""
+        """``candidates`` without the indexes that do not fit their shape gates or whose
+        superset regex does not match ``text``."""

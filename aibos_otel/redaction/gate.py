@@ -40,8 +40,8 @@ class CleanGate(Protocol):
         ``[]`` when none can, ``None`` when the gate does not judge it."""
 
     def refine(self, text: str, candidates: list[int]) -> list[int]:
-        """``candidates`` (another first pass's, for an ASCII ``text``) without those whose
-        superset regex does not match ``text``."""
+        """``candidates`` (another first pass's, for an ASCII ``text``) without those that do not
+        fit their shape gates or whose superset regex does not match ``text``."""
 
 
 MAX_GATED_CHARS = 4096
