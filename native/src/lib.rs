@@ -86,7 +86,9 @@ impl<'a> Fields<'a> {
             WIRE_VARINT => Value::Varint(self.varint()?),
             WIRE_FIXED64 => {
                 let b = self.take(8)?;
-                Value::Fixed64(u64::from_le_bytes(b.try_into().map_err(|_| Malformed("fixed64"))?))
+                Value::Fixed64(u64::from_le_bytes(
+                    b.try_into().map_err(|_| Malformed("fixed64"))?,
+                ))
             }
             WIRE_LEN => {
                 let n = usize::try_from(self.varint()?).map_err(|_| Malformed("length"))?;
@@ -123,7 +125,11 @@ struct Record<'a> {
 // A field with a known number but another wire type is an unknown field to protobuf decoders
 // (upb keeps it as such); the arms below therefore ignore it, as upb does.
 fn read_record(buf: &[u8]) -> Result<Record<'_>, Malformed> {
-    let mut record = Record { ids_ok: true, exception_plain: true, ..Record::default() };
+    let mut record = Record {
+        ids_ok: true,
+        exception_plain: true,
+        ..Record::default()
+    };
     let mut fields = Fields::new(buf);
     while let Some((number, value)) = fields.next_field()? {
         match (number, value) {
@@ -163,7 +169,9 @@ fn attribute(kv: &[u8]) -> Result<(&[u8], Option<&[u8]>), Malformed> {
             let mut after = Fields::new(&rest[len..]);
             match after.next_field()? {
                 None => return Ok((&rest[..len], None)),
-                Some((2, Value::Bytes(v))) if after.buf.is_empty() => return Ok((&rest[..len], Some(v))),
+                Some((2, Value::Bytes(v))) if after.buf.is_empty() => {
+                    return Ok((&rest[..len], Some(v)))
+                }
                 _ => {}
             }
         }
@@ -195,7 +203,11 @@ fn string_value(any: &[u8]) -> Result<Option<&[u8]>, Malformed> {
 }
 
 /// Each repeated message field `number` of `buf`, in order.
-fn each_message<'a>(buf: &'a [u8], number: u64, mut f: impl FnMut(&'a [u8]) -> Result<(), Malformed>) -> Result<(), Malformed> {
+fn each_message<'a>(
+    buf: &'a [u8],
+    number: u64,
+    mut f: impl FnMut(&'a [u8]) -> Result<(), Malformed>,
+) -> Result<(), Malformed> {
     let mut fields = Fields::new(buf);
     while let Some((n, value)) = fields.next_field()? {
         if let (true, Value::Bytes(b)) = (n == number, value) {
@@ -226,8 +238,16 @@ fn scan_logs<'py>(
     let mut buckets = vec![0u64; bounds.len() + 1];
     let mut latency_sum: u128 = 0;
     type Exception<'a> = (usize, Option<[&'a [u8]; 4]>);
-    let mut scopes_out: Vec<(usize, usize, Vec<(i64, Vec<usize>)>, Vec<usize>, Vec<Exception>, usize)> =
-        Vec::new();
+    // (resource, scope, record indices per severity, alerts, exceptions, rejected)
+    type ScopeOut<'a> = (
+        usize,
+        usize,
+        Vec<(i64, Vec<usize>)>,
+        Vec<usize>,
+        Vec<Exception<'a>>,
+        usize,
+    );
+    let mut scopes_out: Vec<ScopeOut> = Vec::new();
     let mut r = 0usize;
     each_message(raw.as_bytes(), 1, |resource| {
         let mut s = 0usize;
@@ -249,7 +269,11 @@ fn scan_logs<'py>(
                     Some((_, indices)) => indices.push(index),
                     None => by_severity.push((record.severity, vec![index])),
                 }
-                let ts = if record.time != 0 { record.time } else { record.observed };
+                let ts = if record.time != 0 {
+                    record.time
+                } else {
+                    record.observed
+                };
                 if ts != 0 {
                     if ts < receive_ns {
                         let latency = receive_ns - ts;
@@ -263,7 +287,10 @@ fn scan_logs<'py>(
                     alerts.push(index);
                 }
                 if record.exception {
-                    exceptions.push((index, record.exception_plain.then_some(record.exception_text)));
+                    exceptions.push((
+                        index,
+                        record.exception_plain.then_some(record.exception_text),
+                    ));
                 }
                 Ok(())
             })?;
@@ -274,7 +301,9 @@ fn scan_logs<'py>(
         r += 1;
         Ok(())
     })
-    .map_err(|Malformed(why)| PyValueError::new_err(format!("not an ExportLogsServiceRequest: {why}")))?;
+    .map_err(|Malformed(why)| {
+        PyValueError::new_err(format!("not an ExportLogsServiceRequest: {why}"))
+    })?;
     let scopes = PyList::empty(py);
     for (r, s, by_severity, alerts, exceptions, rejected) in scopes_out {
         let severities = PyDict::new(py);
@@ -297,7 +326,11 @@ fn scan_logs<'py>(
     }
     PyTuple::new(
         py,
-        [scopes.into_any(), buckets.into_pyobject(py)?.into_any(), latency_sum.into_pyobject(py)?.into_any()],
+        [
+            scopes.into_any(),
+            buckets.into_pyobject(py)?.into_any(),
+            latency_sum.into_pyobject(py)?.into_any(),
+        ],
     )
 }
 
