@@ -12,7 +12,8 @@ def scan_logs(
 
 class CleanGate:
     """The redaction engine's first pass for short ASCII texts, with the GIL held
-    (``native/src/gate.rs``): keywords, shape gates, then one superset regex per detector."""
+    (``native/src/gate.rs``): keywords, shape gates, then the detectors' superset regexes as
+    lazy DFAs (one shared by the common detectors), each walk on a budget of new states."""
 
     def __init__(
         self,
@@ -28,7 +29,16 @@ class CleanGate:
         """Indexes whose superset regex did not compile (checked by their shape gates only)."""
     def first_pass(self, text: str) -> list[int] | None:
         """Sorted indexes of the detectors that may match ``text`` (``[]``: proven clean), or
-        ``None`` when ``text`` is not ASCII or too many detectors fit their shapes."""
+        ``None`` when ``text`` is not ASCII, too many detectors fit their shapes, or a walk
+        needed more new DFA states than its budget."""
     def refine(self, text: str, candidates: list[int]) -> list[int]:
         """``candidates`` without the indexes that do not fit their shape gates or whose
         superset regex does not match ``text``."""
+
+class WordStarts:
+    """Where any of a fixed set of ASCII words starts in a text, ASCII case-insensitively
+    (``native/src/words.rs``; used by ``aibos_otel/redaction/anchors.py``)."""
+
+    def __init__(self, words: list[str]) -> None: ...
+    def find(self, text: str) -> list[int]:
+        """The sorted, distinct offsets at which a word starts (overlapping matches too)."""

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aibos_otel.redaction.anchors import matches_at_starts, word_starts
 from aibos_otel.redaction.detector import Detector
 from aibos_otel.redaction.gate import (
     MAX_CHECKS,
@@ -73,6 +74,8 @@ class Scanner:
         # the key-aware layer, a percent-escape or a non-ASCII character occurs, so one first
         # pass also tells the engine whether the key layer or a canonical view has work.
         self.trigger = len(self.detectors)
+        # Detectors whose every match begins with a literal word: tried only where one starts.
+        self._starts = [word_starts(d) for d in self.detectors]
         self._trigger_words = tuple(dict.fromkeys((*trigger_words, "%")))
         # Hyperscan's form of the trigger may be tighter than the words ("pan" not in "span").
         literal = "|".join(re.escape(word) for word in self._trigger_words if word != "%")
@@ -84,22 +87,7 @@ class Scanner:
         self._always: list[int] = [i for i, words in enumerate(self._keywords) if not words]
         self._min_digits = [d.min_digits for d in self.detectors] + [0]
         self._digit_gated = any(self._min_digits)
-        by_keyword: dict[str, set[int]] = {}
-        for index, words in enumerate(self._keywords):
-            for keyword in words:
-                by_keyword.setdefault(keyword, set()).add(index)
-        # The alternation reports non-overlapping, longest-first matches; a keyword found also
-        # stands for every shorter keyword inside it ("sk-ant-" contains "sk-").
-        self._by_keyword = {
-            keyword: set().union(*(ids for other, ids in by_keyword.items() if other in keyword))
-            for keyword in by_keyword
-        }
-        # Single characters are tested with ``in``; the rest go into one regex shaped as a trie,
-        # so each text position tries one branch per first character, not every keyword.
-        self._char_keywords = [k for k in by_keyword if len(k) == 1]
-        multi_char = [k for k in by_keyword if len(k) > 1]
-        # A zero-width lookahead at every position reports overlapping keywords too.
-        self._keyword_re = re.compile(f"(?=({_trie_regex(multi_char)}))") if multi_char else None
+        self._index_keywords()
         # Proves most clean short lines clean with the GIL held (see gate.py for why).
         native_gate = self._build_gate(use_hyperscan) if clean_gate else None
         self._gate = native_gate.first_pass if native_gate is not None else None
@@ -131,6 +119,26 @@ class Scanner:
             if self._hs is None:
                 raise RuntimeError("hyperscan requested but not available")
         self._ready.set()
+
+    def _index_keywords(self) -> None:
+        """The pure-``re`` first pass's tables: which detectors each keyword lets run, the
+        one-character keywords, and one trie-shaped regex for the rest."""
+        by_keyword: dict[str, set[int]] = {}
+        for index, words in enumerate(self._keywords):
+            for keyword in words:
+                by_keyword.setdefault(keyword, set()).add(index)
+        # The alternation reports non-overlapping, longest-first matches; a keyword found also
+        # stands for every shorter keyword inside it ("sk-ant-" contains "sk-").
+        self._by_keyword = {
+            keyword: set().union(*(ids for other, ids in by_keyword.items() if other in keyword))
+            for keyword in by_keyword
+        }
+        # Single characters are tested with ``in``; the rest go into one regex shaped as a trie,
+        # so each text position tries one branch per first character, not every keyword.
+        self._char_keywords = [k for k in by_keyword if len(k) == 1]
+        multi_char = [k for k in by_keyword if len(k) > 1]
+        # A zero-width lookahead at every position reports overlapping keywords too.
+        self._keyword_re = re.compile(f"(?=({_trie_regex(multi_char)}))") if multi_char else None
 
     def _build_gate(self, use_hyperscan: bool | None) -> CleanGate | None:
         """The native clean gate, checking fewer supersets when Hyperscan takes what it declines."""
@@ -259,12 +267,18 @@ class Scanner:
         lowered: str | None = None
         trigger = self.trigger
         verdicts: dict[tuple[int, str], int] = {}
+        ascii_text = text.isascii()
         for index in indexes:
             if index == trigger:
                 continue
             detector = self.detectors[index]
             groups = self._secret_groups[index]
-            for match in detector.regex.finditer(text):
+            starts = self._starts[index]
+            if starts is not None and ascii_text:
+                matches = matches_at_starts(detector.regex, text, starts.find(text))
+            else:
+                matches = detector.regex.finditer(text)
+            for match in matches:
                 start = end = -1
                 for group in groups:
                     start, end = match.span(group)

@@ -76,26 +76,41 @@ impl Shape {
 
     /// The run gate: one pass over the text.
     fn run_fits(&self, text: &[u8]) -> bool {
-        self.run_min == 0 || longest_run(text, &self.run_class, self.run_min) >= self.run_min
+        has_run(text, &self.run_class, self.run_min)
     }
 }
 
-/// The longest run of `class` bytes in `text`, or `enough` as soon as one that long is seen.
-fn longest_run(text: &[u8], class: &[bool; 128], enough: usize) -> usize {
-    let mut best = 0;
-    let mut run = 0;
-    for &byte in text {
-        if class[byte as usize] {
-            run += 1;
-            if run >= enough {
-                return run;
-            }
-        } else {
-            best = best.max(run);
-            run = 0;
-        }
+/// Whether `text` holds a run of at least `min` bytes of `class` (ASCII; other bytes are in no
+/// class). A run that long covers one of every `min`-th positions, so only those are probed and
+/// a probe in the class is grown both ways: about `len / min` probes on a line without such a
+/// run, where a byte-by-byte scan took 60 % of the gate's own time.
+fn has_run(text: &[u8], class: &[bool; 128], min: usize) -> bool {
+    let member = |byte: u8| class.get(usize::from(byte)).copied().unwrap_or(false);
+    if min == 0 {
+        return true;
     }
-    best.max(run)
+    let mut probe = min - 1;
+    while probe < text.len() {
+        if !member(text[probe]) {
+            probe += min;
+            continue;
+        }
+        let mut start = probe;
+        while start > 0 && member(text[start - 1]) && probe + 1 - start < min {
+            start -= 1;
+        }
+        let mut end = probe + 1;
+        while end < text.len() && end - start < min && member(text[end]) {
+            end += 1;
+        }
+        if end - start >= min {
+            return true;
+        }
+        // text[end] is outside the class (or the text ends): a long enough run starts after it
+        // and so covers end + min, or a later probe.
+        probe = end + min;
+    }
+    false
 }
 
 /// `CleanGate(keywords, owners, shapes, always, supersets, max_checks)`: `keywords` are
@@ -531,4 +546,37 @@ fn compile(pattern: &str) -> Option<Superset> {
         .build()
         .ok()
         .map(Superset::Meta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_run;
+
+    /// The probing agrees with a byte-by-byte count on every short text over a small alphabet.
+    #[test]
+    fn has_run_agrees_with_counting() {
+        let mut class = [false; 128];
+        class[usize::from(b'a')] = true;
+        for length in 0..=10u32 {
+            for bits in 0..(1u32 << length) {
+                let text: Vec<u8> = (0..length)
+                    .map(|i| if bits >> i & 1 == 1 { b'a' } else { b'b' })
+                    .collect();
+                let mut longest = 0;
+                let mut run = 0;
+                for &byte in &text {
+                    run = if byte == b'a' { run + 1 } else { 0 };
+                    longest = longest.max(run);
+                }
+                for min in 0..=11 {
+                    assert_eq!(
+                        has_run(&text, &class, min),
+                        longest >= min,
+                        "{text:?} {min}"
+                    );
+                }
+            }
+        }
+        assert!(!has_run("\u{e9}\u{e9}".as_bytes(), &[true; 128], 1)); // non-ASCII bytes: no class
+    }
 }

@@ -1,5 +1,5 @@
 //! The aibos monitor's hot path over OTLP logs, in one pass over the request bytes (and, in
-//! `gate`, the redaction engine's clean gate).
+//! `gate` and `words`, the redaction engine's clean gate and word starts).
 //!
 //! The Python ingest path has already decoded (and so validated) the request with upb; this
 //! module decodes the same bytes into a *partial view* (prost skips every field the view does
@@ -9,6 +9,7 @@
 //! their own (a rule feed, an error group, an alert); the rest are counted here.
 
 mod gate;
+mod words;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -339,5 +340,6 @@ fn scan_logs<'py>(
 fn aibos_otel_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(scan_logs, m)?)?;
     m.add_class::<gate::CleanGate>()?;
+    m.add_class::<words::WordStarts>()?;
     Ok(())
 }

@@ -318,3 +318,18 @@ def test_a_text_needing_many_new_dfa_states_is_declined_and_ordinary_lines_warm_
     answers = [gate(line) for _ in range(20)]
     # The states a declined walk built stay cached: the line is judged after a few tries.
     assert answers[-1] == [], answers
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="ab-9 ", max_size=40), st.integers(0, 12))
+def test_the_run_gate_finds_a_run_exactly_when_one_is_there(text: str, minimum: int) -> None:
+    from aibos_otel_native import CleanGate
+
+    # The gate probes every minimum-th byte and grows the runs it hits (gate.rs, has_run):
+    # compared here with a byte-by-byte count.
+    longest = run = 0
+    for char in text:
+        run = run + 1 if char in "a9" else 0
+        longest = max(longest, run)
+    gate = CleanGate([], [], [(0, 0, False, "", "a9", minimum)], [0], [None])
+    assert (gate.first_pass(text) == [0]) == (longest >= minimum), (text, minimum)
