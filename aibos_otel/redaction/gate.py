@@ -14,18 +14,19 @@ and its superset regex (:mod:`aibos_otel.redaction.superset`) matches. Each step
 necessary condition, so results never change; an empty list proves the text clean.
 
 The detectors that run on nearly every line -- those without keywords, or with a one-character
-keyword -- have their supersets in one lazy DFA: one pass over the text for all two dozen of
-them, walked with a budget of new states so that a hostile text (a new state at every byte) is
-declined instead of costing 1 us a byte. The superset rewrite consumes a pattern's edge
-look-arounds (``(?<![A-Za-z0-9])`` becomes one such character, or the text's start), which is
-what keeps that DFA small: a match can start only at a token's edge. The other detectors are
-checked one regex each; a text that fits the shapes of more than :data:`MAX_CHECKS` of them goes
-to the Hyperscan pass (one combined scan is cheaper there than that many regexes), and the
-scanner then narrows Hyperscan's hits with the same shapes and regexes (:meth:`CleanGate.refine`):
-its prefilter loosens repeats and names, say, the high-entropy detector for every hex trace id.
+keyword, and a run gate shorter than 16 (17 of the default profiles) -- have their supersets in
+one lazy DFA: one pass over the text for all of them, walked with a budget of new states so
+that a hostile text (a new state at every byte) is declined instead of costing 1 us a byte.
+The superset rewrite consumes a pattern's edge look-arounds (``(?<![A-Za-z0-9])`` becomes one
+such character, or the text's start), which is what keeps that DFA small: a match can start
+only at a token's edge. The other detectors are checked one lazy DFA each, on the same budget;
+a text that fits the shapes of more than :data:`MAX_CHECKS` of them goes to the Hyperscan pass
+(one combined scan is cheaper there than that many walks), and the scanner then narrows
+Hyperscan's hits with the same shapes and DFAs (:meth:`CleanGate.refine`): its prefilter
+loosens repeats and names, say, the high-entropy detector for every hex trace id.
 
 It runs in the optional Rust extension (``native/src/gate.rs``: an Aho-Corasick automaton, one
-pass over the bytes, then the regex crate's lazy DFAs); without it there is no gate and the
+pass over the bytes, then ``regex-automata`` lazy DFAs); without it there is no gate and the
 Hyperscan (or pure ``re``) first pass runs for every text.
 """
 
