@@ -24,9 +24,8 @@ import os
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from aibos_otel.redaction.anchors import matches_at_starts, word_starts
 from aibos_otel.redaction.detector import Detector
@@ -40,9 +39,12 @@ from aibos_otel.redaction.gate import (
 from aibos_otel.redaction.surrogate import lower_case_safe, nul_blind, stand_in
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One validated match: the span of the secret and the detector that found it."""
+class Finding(NamedTuple):
+    """One validated match: the span of the secret and the detector that found it.
+
+    A named tuple, not a frozen dataclass: a keyword-dense 1 MB line makes 100 000 of them, and
+    a frozen dataclass's ``__init__`` (``object.__setattr__`` per field) cost 1.16 us each
+    against 0.39 (80 ms of that line's 0.5 s)."""
 
     start: int
     end: int
