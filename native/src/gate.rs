@@ -185,7 +185,14 @@ impl Features {
         for &byte in bytes {
             features.digits += usize::from(byte.is_ascii_digit());
             features.has_upper |= byte.is_ascii_uppercase();
-            features.present[byte.to_ascii_lowercase() as usize] = true;
+            // A non-ASCII byte (refine is documented for ASCII texts, but must not panic on
+            // others) is in no class and no keyword: the table has ASCII slots only.
+            if let Some(slot) = features
+                .present
+                .get_mut(usize::from(byte.to_ascii_lowercase()))
+            {
+                *slot = true;
+            }
         }
         features
     }

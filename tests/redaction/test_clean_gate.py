@@ -338,3 +338,13 @@ def test_the_run_gate_finds_a_run_exactly_when_one_is_there(text: str, minimum: 
         longest = max(longest, run)
     gate = CleanGate([], [], [(0, 0, False, "", "a9", minimum)], [0], [None])
     assert (gate.first_pass(text) == [0]) == (longest >= minimum), (text, minimum)
+
+
+def test_refine_on_a_non_ascii_text_does_not_panic(gated: Redactor) -> None:
+    # refine is meant for ASCII texts; a non-ASCII byte once indexed past the gate's ASCII
+    # character table and panicked (a PanicException out of the extension).
+    gate = gated.scanner._gate
+    assert gate is not None
+    refine = gate.__self__.refine  # type: ignore[attr-defined]
+    every = list(range(len(gated.detectors) + 1))
+    assert isinstance(refine("card 4111\u00a01111\u2009 caf\u00e9 \U0001f600", every), list)
