@@ -30,7 +30,8 @@
 //! the Hyperscan pass -- once a text has needed more than `NEW_STATE_BUDGET` slow steps. The
 //! states built stay cached: ordinary lines of a new shape are judged after a few declines.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use crate::words::words_automaton;
+use aho_corasick::AhoCorasick;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use regex::bytes::{Regex, RegexBuilder};
@@ -237,14 +238,7 @@ impl CleanGate {
         let automaton = if words.is_empty() {
             None
         } else {
-            Some(
-                AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&words)
-                    .map_err(|e| PyValueError::new_err(format!("keyword automaton: {e}")))?,
-            )
+            Some(words_automaton(&words)?)
         };
         let compiled: Vec<Option<Superset>> = supersets
             .iter()
@@ -303,7 +297,8 @@ impl CleanGate {
     /// detectors that may match `text` -- they run on it (no keyword needed, or a keyword of
     /// theirs occurs), fit their shape, and their superset regex matches. An empty list proves
     /// the text clean. `None` when the text is not ASCII, or more than `max_checks` detectors
-    /// outside the common set fit their shapes (the caller's first pass is cheaper for such texts).
+    /// outside the common set fit their shapes (the caller's first pass is cheaper for such texts),
+    /// or a DFA walk needed more new states than its budget.
     fn first_pass(&self, text: &str) -> Option<Vec<usize>> {
         let bytes = text.as_bytes();
         if !bytes.is_ascii() {

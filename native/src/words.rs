@@ -11,6 +11,17 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
+/// One automaton over ASCII `words`, case-insensitive, reporting overlapping matches (also the
+/// clean gate's keyword automaton).
+pub(crate) fn words_automaton(words: &[String]) -> PyResult<AhoCorasick> {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .kind(Some(AhoCorasickKind::DFA))
+        .build(words)
+        .map_err(|e| PyValueError::new_err(format!("word automaton: {e}")))
+}
+
 /// `WordStarts(words)`: finds where any of `words` (non-empty ASCII) starts, ASCII
 /// case-insensitively.
 #[pyclass(frozen, module = "aibos_otel_native")]
@@ -25,13 +36,9 @@ impl WordStarts {
         if words.is_empty() || words.iter().any(|w| w.is_empty() || !w.is_ascii()) {
             return Err(PyValueError::new_err("words must be non-empty ASCII"));
         }
-        let automaton = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&words)
-            .map_err(|e| PyValueError::new_err(format!("word automaton: {e}")))?;
-        Ok(WordStarts { automaton })
+        Ok(WordStarts {
+            automaton: words_automaton(&words)?,
+        })
     }
 
     /// The sorted, distinct byte offsets at which a word starts in `text` (for an ASCII text,
