@@ -22,6 +22,7 @@ from typing import Any
 from aibos_otel.redaction.catalogue import all_detectors, detectors_for, key_rules_for
 from aibos_otel.redaction.detector import DEFAULT_PROFILES, PROFILES, Detector, KeyRule
 from aibos_otel.redaction.keyvalue import KeyValueFinder, key_keywords, trigger_expression
+from aibos_otel.redaction.longtext import BUDGET_ID, DEFAULT_BUDGET_S, LONG_TEXT, bounded
 from aibos_otel.redaction.scanner import Finding, Scanner
 from aibos_otel.redaction.validators import digits_of, random_looking
 from aibos_otel.redaction.views import needs_views, views
@@ -37,11 +38,13 @@ _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _DROP = object()  # sentinel: the strategy says remove this attribute
 # JSON is parsed (and JSON inside its strings, recursively) up to this size; larger documents
-# are scanned as text, where the key layer still sees their "key": "value" pairs.
-_MAX_JSON = 1 << 20
+# are scanned as text, slice by slice (longtext.py), where the key layer still sees their
+# "key": "value" pairs and name/value objects.
+_MAX_JSON = LONG_TEXT
 # A secret right after a key id and a colon (AKIA...:<secret>, <client id>:<client secret>).
 _PAIR_SECRET = re.compile(r":([A-Za-z0-9/+=_\-]{16,256})(?![A-Za-z0-9/+=_\-])")
 _KEY_RULE_PRIORITY = 5  # a value detector that matches the same span names it more precisely
+_BUDGET_PRIORITY = 1000  # the masked rest of a long text keeps its name when a finding overlaps it
 
 
 def resolve_profiles(profiles: Iterable[str] | str | None) -> tuple[str, ...]:
@@ -70,12 +73,14 @@ def normalise_key(key: str) -> str:
 
 @dataclass
 class RedactionResult:
-    """A redacted text and the number of redactions per detector (or key rule) id."""
+    """A redacted text and the number of redactions per detector (or key rule) id; ``cut``: where
+    the time budget stopped a long text (the rest is masked), else ``None``."""
 
     text: str
     counts: Counter[str] = field(default_factory=Counter)
     failures: int = 0
     drop: bool = False
+    cut: int | None = None
 
 
 class _Allow:
@@ -112,6 +117,9 @@ class Redactor:
         use_hyperscan: ``None`` = use it when installed; ``False`` forces the pure-``re`` path.
         clean_gate: ``False`` turns off the native clean gate before the first pass (results are
             the same either way; for comparisons).
+        time_budget: seconds a text longer than 128 KiB may take; past it, the rest of the text
+            is masked as ``[REDACTED:redaction-budget]`` (see
+            :mod:`aibos_otel.redaction.longtext`). ``None``: no limit.
     """
 
     def __init__(
@@ -127,6 +135,7 @@ class Redactor:
         use_hyperscan: bool | None = None,
         max_depth: int = 16,
         clean_gate: bool = True,
+        time_budget: float | None = DEFAULT_BUDGET_S,
     ) -> None:
         self.profiles = resolve_profiles(profiles)
         disabled = frozenset(disable)
@@ -153,6 +162,7 @@ class Redactor:
         self._allow = _Allow(tuple(allow))
         self._allow_keys = _Allow(tuple(allow_keys))
         self._max_depth = max_depth
+        self.time_budget = time_budget
         self._key_cache: dict[str, KeyRule | None] = {}
         self._keys = KeyValueFinder(
             self.key_rules, self.key_rule, self.key_allowed if self._allow_keys else None
@@ -169,6 +179,14 @@ class Redactor:
             )
             for rule in self.key_rules
         }
+        self._budget_detector = Detector(
+            id=BUDGET_ID,
+            category="redaction",
+            pattern=r"(?!)",
+            description="the rest of a long text, masked when its time budget ran out",
+            collector=False,
+            priority=_BUDGET_PRIORITY,
+        )
         words = key_keywords(self.key_rules)
         self.scanner = Scanner(
             self.detectors,
@@ -185,6 +203,8 @@ class Redactor:
         if type(text) is not str:
             return self.redact(text).text
         try:
+            if len(text) > LONG_TEXT:
+                return self._redact_long(text).text
             candidates = self.scanner.candidates(text)
             if not candidates:
                 return text  # the common case: no result object to build
@@ -198,6 +218,8 @@ class Redactor:
         if not isinstance(text, str):
             return RedactionResult(ERROR_MARKER, Counter({ERROR_ID: 1}), failures=1)
         try:
+            if len(text) > LONG_TEXT:
+                return self._redact_long(text)
             if candidates is None:
                 candidates = self.scanner.candidates(text)
             else:
@@ -214,13 +236,32 @@ class Redactor:
             parsed = self._redact_json(text)
             if parsed is not None:
                 return parsed
+        return self._apply(text, self._text_findings(text, candidates))
+
+    def _redact_long(self, text: str) -> RedactionResult:
+        """A text longer than ``LONG_TEXT``: slice by slice, its rest masked when the time
+        budget runs out (longtext.py). May raise."""
+        found = bounded(text, self._slice_findings, self.time_budget)
+        findings = found.found
+        if found.cut is not None:
+            findings.append(Finding(found.cut, len(text), self._budget_detector))
+        result = self._apply(text, findings)
+        result.cut = found.cut
+        return result
+
+    def _slice_findings(self, text: str) -> list[Finding]:
+        candidates = self.scanner.candidates(text)
+        return self._text_findings(text, candidates) if candidates else []
+
+    def _text_findings(self, text: str, candidates: list[int]) -> list[Finding]:
+        """Every finding in ``text`` and its views, after a first pass that found ``candidates``."""
         findings = self._find(text, candidates)
         if candidates[-1] == self.scanner.trigger and needs_views(text):
             for view in views(text):
                 for finding in self._find(view.text, self.scanner.candidates(view.text)):
                     start, end = view.span_to_raw(finding.start, finding.end)
                     findings.append(Finding(start, end, finding.detector))
-        return self._apply(text, findings)
+        return findings
 
     def _find(self, text: str, candidates: list[int]) -> list[Finding]:
         """Value-detector findings, key-layer findings and credential pairs in ``text``."""
@@ -254,7 +295,11 @@ class Redactor:
             pieces.append(text[position:start])
             known = fixed.get(detector.id)
             if known is None:
-                strategy = self.strategy_for(detector.id, detector.category)
+                # The budget's region is always masked: hashing or dropping the rest of a text
+                # would hide that it was cut.
+                strategy = (
+                    "mask" if detector.id == BUDGET_ID else self.strategy_for(detector.id, detector.category)
+                )
                 constant = strategy not in ("partial", "hash")
                 replacement = (
                     self._replacement(detector.id, detector.category, "", strategy) if constant else None
