@@ -40,7 +40,7 @@ _DROP = object()  # sentinel: the strategy says remove this attribute
 # JSON is parsed (and JSON inside its strings, recursively) up to this size; larger documents
 # are scanned as text, slice by slice (longtext.py), where the key layer still sees their
 # "key": "value" pairs and name/value objects.
-_MAX_JSON = LONG_TEXT
+_MAX_JSON = 128 * 1024
 # A secret right after a key id and a colon (AKIA...:<secret>, <client id>:<client secret>).
 _PAIR_SECRET = re.compile(r":([A-Za-z0-9/+=_\-]{16,256})(?![A-Za-z0-9/+=_\-])")
 _KEY_RULE_PRIORITY = 5  # a value detector that matches the same span names it more precisely
@@ -117,7 +117,7 @@ class Redactor:
         use_hyperscan: ``None`` = use it when installed; ``False`` forces the pure-``re`` path.
         clean_gate: ``False`` turns off the native clean gate before the first pass (results are
             the same either way; for comparisons).
-        time_budget: seconds a text longer than 128 KiB may take; past it, the rest of the text
+        time_budget: seconds a text longer than 16 KiB may take; past it, the rest of the text
             is masked as ``[REDACTED:redaction-budget]`` (see
             :mod:`aibos_otel.redaction.longtext`). ``None``: no limit.
     """
@@ -241,6 +241,10 @@ class Redactor:
     def _redact_long(self, text: str) -> RedactionResult:
         """A text longer than ``LONG_TEXT``: slice by slice, its rest masked when the time
         budget runs out (longtext.py). May raise."""
+        if _looks_like_json(text) and len(text) <= _MAX_JSON:
+            parsed = self._redact_json(text)
+            if parsed is not None:
+                return parsed
         found = bounded(text, self._slice_findings, self.time_budget)
         findings = found.found
         if found.cut is not None:
