@@ -42,3 +42,13 @@ class WordStarts:
     def __init__(self, words: list[str]) -> None: ...
     def find(self, text: str) -> list[int]:
         """The sorted, distinct offsets at which a word starts (overlapping matches too)."""
+
+class KeyHits:
+    """The key layer's walk over an ASCII text (``native/src/keys.rs``; used by
+    ``aibos_otel/redaction/keyvalue.py``): keyword hits, their keys and bare values."""
+
+    def __init__(self, words: list[str]) -> None: ...
+    def scan(self, text: str) -> list[tuple[int, int, int, int]]:
+        """Every keyword hit past the previous hit's key, in order: ``(key_start, key_end,
+        value_start, value_end)``, the value -1, -1 when another syntax must read it. Raises
+        ``ValueError`` on a text that is not ASCII."""

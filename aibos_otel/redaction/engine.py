@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import operator
 import os
 import re
 import threading
@@ -515,7 +516,10 @@ def _looks_like_json(text: str) -> bool:
 
 def _merge(findings: list[Finding]) -> list[tuple[int, int, Detector]]:
     """Union of overlapping spans; each region is named by its highest-priority detector."""
-    ordered = sorted(findings, key=_order)
+    # By start, longest first: two stable sorts on C key functions (a Python key function per
+    # finding was 35 ms of a keyword-dense 1 MB line's merge).
+    ordered = sorted(findings, key=_END, reverse=True)
+    ordered.sort(key=_START)
     merged: list[tuple[int, int, Detector]] = []
     last_end = -1
     for finding in ordered:
@@ -531,8 +535,8 @@ def _merge(findings: list[Finding]) -> list[tuple[int, int, Detector]]:
     return merged
 
 
-def _order(finding: Finding) -> tuple[int, int]:
-    return finding.start, -finding.end
+_START = operator.itemgetter(0)
+_END = operator.itemgetter(1)
 
 
 _DEFAULT: dict[tuple[str, ...], Redactor] = {}

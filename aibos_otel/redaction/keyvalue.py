@@ -31,6 +31,7 @@ import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from aibos_otel.redaction.detector import KeyRule
 from aibos_otel.redaction.scanner import _trie_regex
@@ -111,6 +112,22 @@ _TEMPLATE = re.compile(r"^(?:\$\{.*\}|\$\(.*\)|\{\{.*\}\}|%\(.*\)s|<[^<>]*>|\$\w
 _CODE_CALL = re.compile(r"[A-Za-z_][\w.]*[\[(]")
 
 
+class _NativeHits(Protocol):
+    def scan(self, text: str) -> list[tuple[int, int, int, int]]: ...
+
+
+def _native_hits(words: list[str]) -> _NativeHits | None:
+    """The native walk (``aibos_otel_native.KeyHits``) for ``words``, else ``None``."""
+    if not words:
+        return None
+    try:
+        from aibos_otel_native import KeyHits
+    except ImportError:
+        return None
+    hits: _NativeHits = KeyHits(words)
+    return hits
+
+
 @dataclass(frozen=True, slots=True)
 class KeyedValue:
     """A value masked because of its key: the value's span and the rule the key matched."""
@@ -183,6 +200,7 @@ class KeyValueFinder:
             re.compile("|".join(map(re.escape, words)), re.IGNORECASE) if words else None
         )
         self._has_secret_rules = any(r.category == "secrets" for r in self.rules)
+        self._native = _native_hits(words)
 
     def may_apply(self, text: str) -> bool:
         """The cheap prefilter: does any key keyword occur in ``text`` (case-insensitively)?"""
@@ -203,6 +221,50 @@ class KeyValueFinder:
         """:meth:`find` as ``(start, end, rule)`` tuples (a 1 MB line has 100 000 of them)."""
         if self._keyword_re is None:
             return []
+        if self._native is not None and text.isascii():
+            found = self._native_spans(text, self._native.scan(text))
+        else:
+            found = self._python_spans(text)
+        # _SHORT_FLAG is case-sensitive and starts with a tool name: without one of these words
+        # (mysqldump, mariadb-dump ... contain them) it cannot match; the checks are C-speed
+        # ``in`` tests, the regex is a 30 ms walk over a 1 MB line.
+        if self._has_secret_rules and "-p" in text and any(word in text for word in _TOOL_WORDS):
+            found.extend((k.start, k.end, k.rule) for k in self._short_flags(text))
+        return found
+
+    def _native_spans(
+        self, text: str, hits: list[tuple[int, int, int, int]]
+    ) -> list[tuple[int, int, KeyRule]]:
+        """What :meth:`_python_spans` finds, from the native walk's hits: the keys and bare
+        values are read in Rust, the rules, allowlist, inert values and other syntaxes here."""
+        found: list[tuple[int, int, KeyRule]] = []
+        allowed = self._key_allowed
+        rules_seen: dict[str, KeyRule | None] = {}
+        covered = -1  # the end of the last quoted or parenthesised value: its words are not keys
+        for start, end, value_start, value_end in hits:
+            if start < covered:
+                continue
+            key = text[start:end]
+            if key in rules_seen:
+                rule = rules_seen[key]
+            else:
+                rule = rules_seen[key] = None if allowed and allowed(key) else self._key_rule(key)
+            if rule is None:
+                continue
+            if value_start >= 0:
+                if not inert_value(text[value_start:value_end]):
+                    found.append((value_start, value_end, rule))
+                continue
+            span = self._value_after(text, start, end, key)
+            if span is None or inert_value(text[span[0] : span[1]]) or text[span[1] : span[1] + 1] == "(":
+                continue
+            found.append((span[0], span[1], rule))
+            if text[span[0] - 1 : span[0]] in ('"', "'", "`", "("):
+                covered = max(covered, span[1])
+        return found
+
+    def _python_spans(self, text: str) -> list[tuple[int, int, KeyRule]]:
+        """The key layer's walk in Python (non-ASCII text, or without the native extension)."""
         found: list[tuple[int, int, KeyRule]] = []
         key_end = -1
         allowed = self._key_allowed
@@ -241,11 +303,6 @@ class KeyValueFinder:
                 found.append((span[0], span[1], rule))
                 if text[span[0] - 1 : span[0]] in ('"', "'", "`", "("):
                     key_end = max(key_end, span[1])  # a quoted value's words are not keys
-        # _SHORT_FLAG is case-sensitive and starts with a tool name: without one of these words
-        # (mysqldump, mariadb-dump ... contain them) it cannot match; the checks are C-speed
-        # ``in`` tests, the regex is a 30 ms walk over a 1 MB line.
-        if self._has_secret_rules and "-p" in text and any(word in text for word in _TOOL_WORDS):
-            found.extend((k.start, k.end, k.rule) for k in self._short_flags(text))
         return found
 
     def _short_flags(self, text: str) -> list[KeyedValue]:

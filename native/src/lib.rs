@@ -9,6 +9,7 @@
 //! their own (a rule feed, an error group, an alert); the rest are counted here.
 
 mod gate;
+mod keys;
 mod words;
 
 use pyo3::exceptions::PyValueError;
@@ -341,5 +342,6 @@ fn aibos_otel_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(scan_logs, m)?)?;
     m.add_class::<gate::CleanGate>()?;
     m.add_class::<words::WordStarts>()?;
+    m.add_class::<keys::KeyHits>()?;
     Ok(())
 }

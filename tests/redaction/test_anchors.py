@@ -5,6 +5,7 @@ and recased, in every log style, and on random texts built from the words themse
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -17,7 +18,8 @@ from aibos_otel.redaction.detector import Detector
 from tests.redaction.test_clean_gate import CATALOGUE, _variants
 from tests.redaction.test_log_styles import SENSITIVE_KEYS, STYLES
 
-pytest.importorskip("aibos_otel_native")
+if not os.environ.get("CI"):  # CI builds the extension: there, its absence fails the tests
+    pytest.importorskip("aibos_otel_native")
 
 ANCHORED = [d for d in all_detectors() if word_starts(d) is not None]
 

@@ -1,9 +1,11 @@
-"""The key layer's plain ``key=value`` fast path gives what its general path gives (issue 12,
-line c: 1 MB of ``password=x token=y``)."""
+"""The key layer's plain ``key=value`` fast path gives what its general path gives, and the
+native walk (``aibos_otel_native.KeyHits``, for ASCII texts) what the Python walk gives (issue
+12, line c: 1 MB of ``password=x token=y``)."""
 
 from __future__ import annotations
 
 import functools
+import os
 import random
 import re
 from collections.abc import Iterator
@@ -28,16 +30,34 @@ def finder() -> KeyValueFinder:
 
 
 def _general(finder: KeyValueFinder, text: str) -> list[tuple[int, int, str]]:
+    """The Python walk without its key=value fast path."""
     fast_path = keyvalue._TAIL_BARE
     keyvalue._TAIL_BARE = _GENERAL_ONLY
     try:
-        return [(start, end, rule.id) for start, end, rule in finder.find_spans(text)]
+        return _python(finder, text)
     finally:
         keyvalue._TAIL_BARE = fast_path
 
 
+def _python(finder: KeyValueFinder, text: str) -> list[tuple[int, int, str]]:
+    """The Python walk, fast path included (what runs without the native extension)."""
+    native, finder._native = finder._native, None
+    try:
+        return _fast(finder, text)
+    finally:
+        finder._native = native
+
+
 def _fast(finder: KeyValueFinder, text: str) -> list[tuple[int, int, str]]:
+    """What runs: the native walk for an ASCII text when the extension is there."""
     return [(start, end, rule.id) for start, end, rule in finder.find_spans(text)]
+
+
+def _agree(finder: KeyValueFinder, text: str) -> list[tuple[int, int, str]]:
+    want = _general(finder, text)
+    assert _python(finder, text) == want, text
+    assert _fast(finder, text) == want, text
+    return want
 
 
 def _texts() -> Iterator[str]:
@@ -60,9 +80,7 @@ def test_the_fast_path_agrees_on_every_key_in_every_log_style(finder: KeyValueFi
     assert len(texts) > 2000
     with_findings = 0
     for text in texts:
-        want = _general(finder, text)
-        assert _fast(finder, text) == want, text
-        with_findings += bool(want)
+        with_findings += bool(_agree(finder, text))
     assert with_findings > len(texts) // 4
 
 
@@ -78,9 +96,7 @@ def test_the_fast_path_agrees_on_a_keyword_dense_line(finder: KeyValueFinder) ->
         "api-key=(v) ",
     ]
     line = "".join(rng.choice(units) for _ in range(20000))
-    want = _general(finder, line)
-    assert len(want) > 5000
-    assert _fast(finder, line) == want
+    assert len(_agree(finder, line)) > 5000
 
 
 def test_find_and_find_spans_agree(finder: KeyValueFinder) -> None:
@@ -101,10 +117,23 @@ _PIECES = st.sampled_from(
 @settings(max_examples=500, deadline=None)
 @given(st.lists(_PIECES, min_size=1, max_size=40).map("".join))
 def test_random_texts_agree(text: str) -> None:
-    finder = _shared_finder()
-    assert _fast(finder, text) == _general(finder, text)
+    _agree(_shared_finder(), text)
 
 
 @functools.cache
 def _shared_finder() -> KeyValueFinder:
     return Redactor(profiles="all", use_hyperscan=False)._keys
+
+
+def test_the_native_walk_runs_where_it_can(finder: KeyValueFinder) -> None:
+    if finder._native is None:
+        assert os.environ.get("CI") is None, "CI builds the native extension"
+        pytest.skip("the native extension is not installed")
+    hits = finder._native.scan('password=x "token": y')
+    assert hits == [(0, 8, 9, 10), (12, 17, -1, -1)]
+    with pytest.raises(ValueError):
+        finder._native.scan("password=caf\u00e9")  # ASCII only: the caller checks
+    from aibos_otel_native import KeyHits
+
+    with pytest.raises(ValueError):
+        KeyHits(["Password"])  # the walk matches lower-cased words only

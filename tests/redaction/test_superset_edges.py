@@ -5,13 +5,20 @@ own ``re`` on texts where the look-arounds decide."""
 
 from __future__ import annotations
 
+import importlib
+import os
 import re
 
 import pytest
 
 from aibos_otel.redaction.superset import rust_superset
 
-native = pytest.importorskip("aibos_otel_native")
+# CI builds the extension: there, its absence fails the tests instead of skipping them.
+native = (
+    importlib.import_module("aibos_otel_native")
+    if os.environ.get("CI")
+    else pytest.importorskip("aibos_otel_native")
+)
 
 CASES = {
     r"(?<![A-Za-z0-9])\d{8}-?[A-Z](?![A-Za-z0-9])": (

@@ -60,3 +60,35 @@ def test_every_issue12_example_is_masked_on_the_wire(
     assert "AKIAIOSFODNN7EXAMPLQ" not in capsys.readouterr().err
     bodies = {str(r.body) for r in receiver.store.snapshot()}
     assert len(bodies) >= len(CASES)  # the records arrived, masked, not dropped
+
+
+def test_a_megabyte_line_of_distinct_secrets_arrives_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 1 MB line of ``password=<value>`` pairs, every value different (about 3 s of work
+    unbounded): the time budget masks what it could not reach; nothing arrives raw."""
+    monkeypatch.setenv("AIBOS_METRICS_INTERVAL", "3600")
+    monkeypatch.setenv("AIBOS_SCHEDULE_DELAY", "0.05")
+    monkeypatch.delenv("AIBOS_REDACTION_PROFILES", raising=False)
+    values = [f"Qx{1_234_567 + index * 7919}z" for index in range(40_000)]
+    line = " ".join(f"password={value} token=T{value}" for value in values)
+    assert len(line) > 1_000_000
+    receiver = GrpcReceiver()
+    with receiver:
+        handle = aibos_otel.setup(
+            service_name="issue12-long",
+            environment="staging",
+            endpoint=receiver.endpoint,
+            protocol="grpc",
+            console=False,
+            file_backup=False,
+            spool=False,
+            level="info",
+        )
+        monkeypatch.setattr(logging.getLogger(), "handlers", [handle.handler])
+        logging.getLogger("tests.issue12.long").info(line)
+        assert handle.force_flush(30_000)
+        assert wait_for(lambda: len(receiver.store.snapshot()) >= 1, timeout=60)
+        handle.shutdown()
+
+    wire = receiver.store.wire_bytes()
+    assert b"password=[REDACTED" in wire
+    assert [value for value in values if value.encode() in wire] == []
