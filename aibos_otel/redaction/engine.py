@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import math
 import operator
 import os
 import re
@@ -33,6 +34,7 @@ ERROR_ID = "redaction-error"
 ERROR_MARKER = f"[REDACTED:{ERROR_ID}]"
 PROFILES_ENV = "AIBOS_REDACTION_PROFILES"
 HASH_KEY_ENV = "AIBOS_REDACTION_HASH_KEY"
+TIME_BUDGET_ENV = "AIBOS_REDACTION_TIME_BUDGET"
 
 _KEY_CACHE_LIMIT = 8192
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
@@ -46,6 +48,38 @@ _MAX_JSON = 128 * 1024
 _PAIR_SECRET = re.compile(r":([A-Za-z0-9/+=_\-]{16,256})(?![A-Za-z0-9/+=_\-])")
 _KEY_RULE_PRIORITY = 5  # a value detector that matches the same span names it more precisely
 _BUDGET_PRIORITY = 1000  # the masked rest of a long text keeps its name when a finding overlaps it
+
+
+class _FromEnv:
+    """The default of ``Redactor(time_budget=...)``: ``AIBOS_REDACTION_TIME_BUDGET``, else
+    :data:`~aibos_otel.redaction.longtext.DEFAULT_BUDGET_S`."""
+
+    def __repr__(self) -> str:
+        return f"${TIME_BUDGET_ENV}"
+
+
+FROM_ENV = _FromEnv()
+
+
+def resolve_time_budget(budget: float | _FromEnv | None) -> float | None:
+    """Seconds a long text may take (``None``: no limit); from ``AIBOS_REDACTION_TIME_BUDGET``
+    (seconds, or ``off``) when not given."""
+    if isinstance(budget, _FromEnv):
+        env = os.environ.get(TIME_BUDGET_ENV, "").strip()
+        if not env:
+            return DEFAULT_BUDGET_S
+        if env.lower() in ("off", "none"):
+            return None
+        try:
+            seconds = float(env)
+        except ValueError:
+            seconds = math.nan
+        if not math.isfinite(seconds) or seconds <= 0:
+            raise ValueError(f"{TIME_BUDGET_ENV}={env!r}: give seconds above 0 (e.g. 0.3), or off")
+        return seconds
+    if budget is not None and (not math.isfinite(budget) or budget < 0):
+        raise ValueError(f"time_budget={budget!r}: give seconds (0 or more), or None for no limit")
+    return budget
 
 
 def resolve_profiles(profiles: Iterable[str] | str | None) -> tuple[str, ...]:
@@ -120,7 +154,8 @@ class Redactor:
             the same either way; for comparisons).
         time_budget: seconds a text longer than 16 KiB may take; past it, the rest of the text
             is masked as ``[REDACTED:redaction-budget]`` (see
-            :mod:`aibos_otel.redaction.longtext`). ``None``: no limit.
+            :mod:`aibos_otel.redaction.longtext`). ``None``: no limit. Not given:
+            ``AIBOS_REDACTION_TIME_BUDGET`` (seconds, or ``off``), else 0.3.
     """
 
     def __init__(
@@ -136,7 +171,7 @@ class Redactor:
         use_hyperscan: bool | None = None,
         max_depth: int = 16,
         clean_gate: bool = True,
-        time_budget: float | None = DEFAULT_BUDGET_S,
+        time_budget: float | _FromEnv | None = FROM_ENV,
     ) -> None:
         self.profiles = resolve_profiles(profiles)
         disabled = frozenset(disable)
@@ -163,7 +198,7 @@ class Redactor:
         self._allow = _Allow(tuple(allow))
         self._allow_keys = _Allow(tuple(allow_keys))
         self._max_depth = max_depth
-        self.time_budget = time_budget
+        self.time_budget = resolve_time_budget(time_budget)
         self._key_cache: dict[str, KeyRule | None] = {}
         self._keys = KeyValueFinder(
             self.key_rules, self.key_rule, self.key_allowed if self._allow_keys else None

@@ -110,6 +110,7 @@ _TEMPLATE = re.compile(r"^(?:\$\{.*\}|\$\(.*\)|\{\{.*\}\}|%\(.*\)s|<[^<>]*>|\$\w
 
 
 _CODE_CALL = re.compile(r"[A-Za-z_][\w.]*[\[(]")
+_NOT_KEY_WORD = re.compile(r"[^a-z0-9]+")
 
 
 class _NativeHits(Protocol):
@@ -333,8 +334,14 @@ class KeyValueFinder:
         position = end
         if quote and text.startswith(quote, position):
             position += len(quote)
+            # What precedes the opening quote, for the name/value pair forms: they end in "="
+            # (XML) or ":" (JSON), which a C-speed check tests before their regexes do (two
+            # searches per quoted key were a third of a 1 MB line of JSON in a string).
+            before = text[max(0, start - len(quote) - 20) : start - len(quote)].rstrip()[-1:]
             # <property name="password" value="..."/>, <entry key="password">...</entry>
-            if _XML_NAME_ATTR.search(text, max(0, start - len(quote) - 16), start - len(quote)):
+            if before == "=" and _XML_NAME_ATTR.search(
+                text, max(0, start - len(quote) - 16), start - len(quote)
+            ):
                 attribute = _XML_VALUE_ATTR.match(text, position)
                 if attribute:
                     return _read_value(text, attribute.end(), query=False)
@@ -342,7 +349,9 @@ class KeyValueFinder:
                 if inner:
                     return inner.span(1)
                 return None
-            if _JSON_NAME_ATTR.search(text, max(0, start - len(quote) - 20), start - len(quote)):
+            if before == ":" and _JSON_NAME_ATTR.search(
+                text, max(0, start - len(quote) - 20), start - len(quote)
+            ):
                 attribute = _JSON_VALUE_ATTR.match(text, position)
                 if attribute:
                     return _read_value(text, attribute.end(), query=False)
@@ -376,8 +385,9 @@ class KeyValueFinder:
         return None
 
 
+@functools.lru_cache(maxsize=1024)  # keys repeat; called for every "key: value"
 def _line_valued(key: str) -> bool:
-    normalised = re.sub(r"[^a-z0-9]+", "_", key.lower()).strip("_")
+    normalised = _NOT_KEY_WORD.sub("_", key.lower()).strip("_")
     return normalised in _LINE_VALUED
 
 

@@ -11,7 +11,15 @@ from hypothesis import strategies as st
 
 from aibos_otel.redaction import Redactor, engine
 from aibos_otel.redaction.catalogue import all_detectors
-from aibos_otel.redaction.longtext import BUDGET_ID, LONG_TEXT, MARGIN, SLICE, bounded, slices
+from aibos_otel.redaction.longtext import (
+    BUDGET_ID,
+    DEFAULT_BUDGET_S,
+    LONG_TEXT,
+    MARGIN,
+    SLICE,
+    bounded,
+    slices,
+)
 from aibos_otel.redaction.scanner import Finding
 from tests.redaction.test_log_styles import SECRETS, SENSITIVE_KEYS, STYLES
 
@@ -158,3 +166,19 @@ def test_slices_cover_the_text_in_order(size: int, chunk: int, margin: int, alph
         assert piece.start >= core_start - margin
         assert piece.end <= piece.core_end + margin
         core_start = piece.core_end
+
+
+def test_the_budget_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(engine.TIME_BUDGET_ENV, raising=False)
+    assert Redactor(profiles="secrets").time_budget == DEFAULT_BUDGET_S
+    monkeypatch.setenv(engine.TIME_BUDGET_ENV, "1.5")
+    assert Redactor(profiles="secrets").time_budget == 1.5
+    monkeypatch.setenv(engine.TIME_BUDGET_ENV, "off")
+    assert Redactor(profiles="secrets").time_budget is None
+    assert Redactor(profiles="secrets", time_budget=0.2).time_budget == 0.2  # given wins
+    for bad in ("0", "-1", "soon", "nan", "inf"):
+        monkeypatch.setenv(engine.TIME_BUDGET_ENV, bad)
+        with pytest.raises(ValueError, match=engine.TIME_BUDGET_ENV):
+            Redactor(profiles="secrets")
+    with pytest.raises(ValueError, match="time_budget"):
+        Redactor(profiles="secrets", time_budget=-0.1)

@@ -238,3 +238,23 @@ def test_clean_value_cache_is_bounded() -> None:
     assert len(stage._clean) <= stage_module.CLEAN_CACHE_LIMIT
     stage(make_record("x" * (stage_module.CLEAN_CACHE_MAX_CHARS + 1), {}))
     assert "x" * (stage_module.CLEAN_CACHE_MAX_CHARS + 1) not in stage._clean
+
+
+def test_a_long_body_past_its_time_budget_is_masked_and_counted(
+    metrics: tuple[MeterProvider, InMemoryMetricReader],
+) -> None:
+    provider, reader = metrics
+    # Budget 0: the first slice runs, then the rest of the body is masked as one region.
+    stage = build_record_stage(redactor=Redactor(time_budget=0.0), meter_provider=provider)
+    body = " ".join(f"user{index}@example.com" for index in range(20_000))
+    record = make_record(body, {"short": f"note {GH}"})
+    stage(record)
+    assert isinstance(record.body, str)
+    assert record.body.endswith("[REDACTED:redaction-budget]")
+    assert "@example.com" not in record.body
+    attributes = dict(record.attributes or {})
+    assert attributes["short"] == "note [REDACTED:github-token]"  # short values are not cut
+    assert attributes["aibos.redaction.count.redaction-budget"] == 1
+    points = _points(reader, "aibos.redaction.redactions")
+    assert points["redaction-budget"] == 1
+    assert points["email"] > 100
