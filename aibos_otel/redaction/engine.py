@@ -41,9 +41,10 @@ _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _DROP = object()  # sentinel: the strategy says remove this attribute
 # JSON is parsed (and JSON inside its strings, recursively) up to this size; larger documents
-# are scanned as text, slice by slice (longtext.py), where the key layer still sees their
-# "key": "value" pairs and name/value objects.
-_MAX_JSON = 128 * 1024
+# are scanned as text, slice by slice within the time budget (longtext.py), where the key layer
+# still sees their "key": "value" pairs and name/value objects. (Parsed, a 128 KB document of
+# distinct password=... strings would cost 0.4 s of validators with nothing to bound it.)
+_MAX_JSON = LONG_TEXT
 # A secret right after a key id and a colon (AKIA...:<secret>, <client id>:<client secret>).
 _PAIR_SECRET = re.compile(r":([A-Za-z0-9/+=_\-]{16,256})(?![A-Za-z0-9/+=_\-])")
 _KEY_RULE_PRIORITY = 5  # a value detector that matches the same span names it more precisely
@@ -277,10 +278,6 @@ class Redactor:
     def _redact_long(self, text: str) -> RedactionResult:
         """A text longer than ``LONG_TEXT``: slice by slice, its rest masked when the time
         budget runs out (longtext.py). May raise."""
-        if _looks_like_json(text) and len(text) <= _MAX_JSON:
-            parsed = self._redact_json(text)
-            if parsed is not None:
-                return parsed
         found = bounded(text, self._slice_findings, self.time_budget)
         findings = found.found
         if found.cut is not None:
