@@ -16,6 +16,7 @@ import operator
 import os
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ _KEY_CACHE_LIMIT = 8192
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _DROP = object()  # sentinel: the strategy says remove this attribute
+BUDGET_MARKER = f"[REDACTED:{BUDGET_ID}]"
 # JSON is parsed (and JSON inside its strings, recursively) up to this size; larger documents
 # are scanned as text, slice by slice within the time budget (longtext.py), where the key layer
 # still sees their "key": "value" pairs and name/value objects. (Parsed, a 128 KB document of
@@ -449,23 +451,55 @@ class Redactor:
         return self._replacement(rule.id, rule.category, text, strategy)
 
     def _redact_value(
-        self, value: Any, counts: Counter[str], depth: int, candidates: list[int] | None = None
+        self,
+        value: Any,
+        counts: Counter[str],
+        depth: int,
+        candidates: list[int] | None = None,
+        deadline: float | None = None,
     ) -> Any:
+        """``deadline``: set by the first mapping or sequence of a walk, so a structure of many
+        strings shares one time budget; past it, its remaining values are masked."""
         if value is None or isinstance(value, (bool, float)):
             return value
         if depth > self._max_depth:
             counts[ERROR_ID] += 1
             return ERROR_MARKER
+        if isinstance(value, (Mapping, list, tuple)):
+            if deadline is None and self.time_budget is not None:
+                deadline = time.perf_counter() + self.time_budget
+            return self._redact_container(value, counts, depth, candidates, deadline)
+        if isinstance(value, int) and abs(value) < 10**11:
+            return value  # too short to be a card, account or national number
+        if deadline is not None and time.perf_counter() > deadline:
+            counts[BUDGET_ID] += 1
+            return BUDGET_MARKER
         if isinstance(value, str):
             result = self.redact(value, candidates=candidates)
             counts.update(result.counts)
             return _DROP if result.drop and depth > 0 else result.text
         if isinstance(value, int):
-            if abs(value) < 10**11:
-                return value  # too short to be a card, account or national number
             result = self.redact(str(value))
             counts.update(result.counts)
             return result.text if result.counts else value
+        if isinstance(value, (bytes, bytearray)):
+            decoded = bytes(value).decode("utf-8", "replace")
+            result = self.redact(decoded)
+            counts.update(result.counts)
+            return result.text if result.counts else value
+        # Any other object: judge its text form; an unrenderable object is masked (fail closed).
+        result = self.redact(str(value))
+        counts.update(result.counts)
+        return result.text if result.counts else value
+
+    def _redact_container(
+        self,
+        value: Mapping[Any, Any] | list[Any] | tuple[Any, ...],
+        counts: Counter[str],
+        depth: int,
+        candidates: list[int] | None,
+        deadline: float | None,
+    ) -> Any:
         if isinstance(value, Mapping):
             out: dict[Any, Any] = {}
             named = self._named_pair_rule(value)
@@ -481,22 +515,12 @@ class Redactor:
                 if rule is not None and item is not None and item != "":
                     new = self._mask_by_key(rule, item, counts)
                 else:
-                    new = self._redact_value(item, counts, depth + 1, candidates)
+                    new = self._redact_value(item, counts, depth + 1, candidates, deadline)
                 if new is not _DROP:
                     out[key] = new
             return out
-        if isinstance(value, (list, tuple)):
-            items = [self._redact_value(item, counts, depth + 1, candidates) for item in value]
-            return [ERROR_MARKER if item is _DROP else item for item in items]
-        if isinstance(value, (bytes, bytearray)):
-            decoded = bytes(value).decode("utf-8", "replace")
-            result = self.redact(decoded)
-            counts.update(result.counts)
-            return result.text if result.counts else value
-        # Any other object: judge its text form; an unrenderable object is masked (fail closed).
-        result = self.redact(str(value))
-        counts.update(result.counts)
-        return result.text if result.counts else value
+        items = [self._redact_value(item, counts, depth + 1, candidates, deadline) for item in value]
+        return [ERROR_MARKER if item is _DROP else item for item in items]
 
 
 DROP = _DROP

@@ -115,8 +115,8 @@ def continued(text: str, finding: Span) -> Span:
     start, cut_end, detector = finding
     try:
         match = detector.regex.match(text, start)
-    except Exception:  # a custom (RE2) pattern without match(text, pos): fail closed
-        return (start, len(text), detector)
+    except Exception:  # a pattern that cannot say: the token, as when it does not match
+        match = None
     end = match.end() if match is not None else cut_end
     if end <= cut_end:
         end = max(end, _next_space(text, cut_end))

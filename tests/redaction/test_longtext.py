@@ -182,3 +182,12 @@ def test_the_budget_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
             Redactor(profiles="secrets")
     with pytest.raises(ValueError, match="time_budget"):
         Redactor(profiles="secrets", time_budget=-0.1)
+
+
+def test_a_structure_shares_one_budget_and_is_masked_past_it() -> None:
+    value = {"items": ["bob@example.com", "plain text", 4111111111111111], "n": 3, "ok": True}
+    cut = Redactor(time_budget=0.0).redact_attributes(value)  # past the budget at once
+    assert cut == {"items": [BUDGET_MARKER, BUDGET_MARKER, BUDGET_MARKER], "n": 3, "ok": True}
+    whole = Redactor(time_budget=None).redact_attributes(value)
+    assert whole["items"][:2] == ["[REDACTED:email]", "plain text"]
+    assert whole == Redactor().redact_attributes(value)  # the default budget is far off here
