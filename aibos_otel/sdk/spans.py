@@ -66,16 +66,21 @@ class SpanRedaction:
         description = span.status.description
         if description:
             texts.append(description)
-        groups: list[Attributes] = [span.attributes]
-        for event in span.events:
+        # The SDK's ReadableSpan wraps its attributes in a MappingProxyType and copies its events
+        # and links into tuples on every access (about 4 us of a clean span's 15); its own
+        # fields are read when they are there, the public properties otherwise.
+        groups: list[Attributes] = [_fields(span, "_attributes", "attributes")]
+        for event in _fields(span, "_events", "events") or ():
             texts.append(event.name)
             groups.append(event.attributes)
-        groups.extend(link.attributes for link in span.links)
+        groups.extend(link.attributes for link in _fields(span, "_links", "links") or ())
         key = self._names.key
         for attributes in groups:
             if not attributes:
                 continue
-            for name, value in attributes.items():
+            # BoundedAttributes keeps a plain dict: iterating it directly skips the Mapping
+            # ABC's per-item __getitem__ (as the logs' stage does).
+            for name, value in getattr(attributes, "_dict", attributes).items():
                 rule, new_key, _ = key(name)
                 if rule is not None or new_key is not None:
                     return False
@@ -162,6 +167,15 @@ class SpanRedaction:
             )
         except Exception:  # pragma: no cover - the span object itself is broken
             return ReadableSpan(name=ERROR_MARKER, attributes={FAILURES_KEY: 1})
+
+
+def _fields(span: ReadableSpan, private: str, public: str) -> Any:
+    """``span.<private>`` when the SDK's ReadableSpan has it, else ``span.<public>``."""
+    value = getattr(span, private, _MISSING)
+    return getattr(span, public) if value is _MISSING else value
+
+
+_MISSING = object()
 
 
 def _copy(
