@@ -322,7 +322,8 @@ class Redactor:
         if not findings:
             return result
         if self._allow:
-            findings = [f for f in findings if not self._allow.allows(text[f[0] : f[1]])]
+            budget = self._budget_detector  # the masked rest of a cut text is never allow-listed
+            findings = [f for f in findings if f[2] is budget or not self._allow.allows(text[f[0] : f[1]])]
         merged = _merge(findings)
         pieces: list[str] = []
         position = 0

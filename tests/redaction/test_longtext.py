@@ -4,6 +4,7 @@ masked, and the time budget masks the rest instead of sending it raw."""
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -191,3 +192,10 @@ def test_a_structure_shares_one_budget_and_is_masked_past_it() -> None:
     whole = Redactor(time_budget=None).redact_attributes(value)
     assert whole["items"][:2] == ["[REDACTED:email]", "plain text"]
     assert whole == Redactor().redact_attributes(value)  # the default budget is far off here
+
+
+def test_the_masked_rest_is_never_allow_listed() -> None:
+    text = "\n".join(LINES)
+    out = Redactor(time_budget=0.0, allow=[re.compile(r"(?s).*")]).redact(text)
+    assert out.text.endswith(BUDGET_MARKER)
+    assert out.counts[BUDGET_ID] == 1
