@@ -12,9 +12,10 @@ continued across the edge (below).
 
 A finding that reaches its slice's right edge (before the text's end) may be cut short by the
 edge: a PEM block is masked "to its END line, or to the end when cut", and a slice's end is
-such a cut. It is looked for again at the same start in the whole text
-(:func:`continued`), and extended to that match's end, or when none is found there, to the
-next whitespace: the token it was in (failing closed, never shorter).
+such a cut. It is looked for again at the same start in the whole text, within
+:data:`CONTINUE_CHARS` (:func:`continued`), and extended to that match's end (to the text's end
+when the window cut the match too), or when none is found there, to the next whitespace: the
+token it was in (failing closed, never shorter).
 
 Between slices the clock is read: when the next slice (and the final merge of the findings so
 far) would end past the budget, the rest of
@@ -52,6 +53,8 @@ LONG_TEXT = 16 * 1024
 SLICE = 16 * 1024
 MARGIN = 1536
 _EDGE_SEARCH = 512  # how far a slice edge moves to sit at whitespace
+CONTINUE_CHARS = 1 << 20
+"""How far a finding cut by a slice edge is looked for again (see :func:`continued`)."""
 _WHITESPACE = " \t\r\n"
 
 _MERGE_SECONDS_PER_FINDING = 1e-6
@@ -113,11 +116,17 @@ def continued(text: str, finding: Span) -> Span:
     """``finding``, cut by a slice edge, extended as far as its detector matches from its start
     in the whole ``text``, and at least to the end of its token."""
     start, cut_end, detector = finding
+    # Looked for within CONTINUE_CHARS, so one call stays bounded (a PEM block's lazy body
+    # scans on to its END or the text's end); a match the window's end cut too runs to the
+    # text's end, as "masked to the end when cut" says.
+    limit = min(len(text), start + CONTINUE_CHARS)
     try:
-        match = detector.regex.match(text, start)
+        match = detector.regex.match(text, start, limit)
     except Exception:  # a pattern that cannot say: the token, as when it does not match
         match = None
     end = match.end() if match is not None else cut_end
+    if match is not None and end >= limit:
+        end = len(text)
     if end <= cut_end:
         end = max(end, _next_space(text, cut_end))
     return (start, end, detector)

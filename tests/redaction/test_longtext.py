@@ -199,3 +199,21 @@ def test_the_masked_rest_is_never_allow_listed() -> None:
     out = Redactor(time_budget=0.0, allow=[re.compile(r"(?s).*")]).redact(text)
     assert out.text.endswith(BUDGET_MARKER)
     assert out.counts[BUDGET_ID] == 1
+
+
+def test_a_continued_finding_is_looked_for_in_a_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inside the window a block cut by a slice edge ends at its END line; one longer than the
+    window is masked to the text's end (never sent, never scanned past the window)."""
+    from aibos_otel.redaction import longtext
+
+    monkeypatch.setattr(longtext, "CONTINUE_CHARS", 3 * SLICE)
+    redactor = Redactor(time_budget=None)
+    head = "x " * (SLICE // 2 - 100) + "-----BEGIN PRIVATE KEY-----\n"
+    line = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n"
+    tail = "-----END PRIVATE KEY----- tail words stay " + "y " * SLICE
+    short = redactor.redact_text(head + line * (2 * SLICE // len(line)) + tail)
+    assert "MIIEv" not in short
+    assert short.endswith("tail words stay " + "y " * SLICE)
+    long = redactor.redact_text(head + line * (8 * SLICE // len(line)) + tail)
+    assert "MIIEv" not in long
+    assert long.endswith("[REDACTED:private-key-block]")
