@@ -10,7 +10,7 @@ import pytest
 import aibos_otel
 from aibos_otel.lifecycle.audit import AUDIT_LOGGER
 from tests.support.helpers import wait_for
-from tests.support.otlp_receiver import GrpcReceiver, Record
+from tests.support.otlp_receiver import GrpcReceiver, Record, setup_to
 
 # A GitHub token shape the secrets profile detects by value, whatever the key is called.
 TOKEN = "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"
@@ -98,16 +98,7 @@ def test_an_identity_value_that_is_personal_data_is_masked_like_any_value(receiv
 def test_audit_is_not_filtered_by_the_service_level_nor_needs_the_root_logger(
     receiver: GrpcReceiver,
 ) -> None:
-    handle = aibos_otel.setup(
-        service_name="quiet",
-        environment="production",
-        endpoint=receiver.endpoint,
-        level="error",
-        capture_stdlib=False,
-        file_backup=False,
-        spool=False,
-        console=False,
-    )
+    handle = setup_to(receiver, "quiet", environment="production", level="error", capture_stdlib=False)
     aibos_otel.get_logger("tests.audit.app").info("not exported: below the service level")
     aibos_otel.audit("login", actor="user-7", outcome="denied", reason="mfa")
     assert handle.force_flush(5000)

@@ -13,10 +13,9 @@ import logging
 import pytest
 from opentelemetry._logs import SeverityNumber
 
-import aibos_otel
 from aibos_otel.sdk.bridges.structlog import OTelProcessor
 from tests.support.helpers import wait_for
-from tests.support.otlp_receiver import GrpcReceiver, Record
+from tests.support.otlp_receiver import GrpcReceiver, Record, setup_to
 
 AWS = "AKIAZ7VRSQ5NBFKSLX4Q"
 JWT = (
@@ -41,19 +40,6 @@ def receiver(monkeypatch: pytest.MonkeyPatch) -> GrpcReceiver:
     return GrpcReceiver()
 
 
-def _setup(receiver: GrpcReceiver) -> aibos_otel.Handle:
-    return aibos_otel.setup(
-        service_name="checkout",
-        environment="staging",
-        endpoint=receiver.endpoint,
-        protocol="grpc",
-        console=False,
-        file_backup=False,
-        spool=False,
-        level="info",
-    )
-
-
 def _bodies(receiver: GrpcReceiver) -> dict[str, Record]:
     return {str(r.body): r for r in receiver.store.snapshot()}
 
@@ -67,7 +53,7 @@ def _assert_no_secret_on_the_wire(receiver: GrpcReceiver) -> None:
 
 def test_no_field_carries_a_secret_to_the_receiver(receiver: GrpcReceiver) -> None:
     with receiver:
-        handle = _setup(receiver)
+        handle = setup_to(receiver)
         logging.getLogger(f"svc.{AWS}").warning(
             "stdlib line",
             extra={
@@ -114,7 +100,7 @@ def test_a_formatting_failure_is_exported_masked_and_reported_on_one_line(
     """``log.info("key %s to %s", secret)``: stdlib's handleError would print the arguments to
     stderr and the record would be lost."""
     with receiver:
-        handle = _setup(receiver)
+        handle = setup_to(receiver)
         # The root as a service has it: pytest's capture handlers raise on a formatting error.
         monkeypatch.setattr(logging.getLogger(), "handlers", [handle.handler])
         log = logging.getLogger("tests.format")

@@ -8,10 +8,9 @@ import logging
 
 import pytest
 
-import aibos_otel
 from tests.redaction.test_issue12 import JSON_UNDER_KEYS, KEYED_SYNTAXES, PERCENT, UNICODE, URL_USERINFO
 from tests.support.helpers import wait_for
-from tests.support.otlp_receiver import GrpcReceiver
+from tests.support.otlp_receiver import GrpcReceiver, setup_to
 
 CASES = {**URL_USERINFO, **JSON_UNDER_KEYS, **PERCENT, **UNICODE, **KEYED_SYNTAXES}
 RESOURCE_SECRETS = ("Summer6276!Qx", "S3cr3tPassw0rdQ9", "Kx9!mQ2")
@@ -31,16 +30,7 @@ def test_every_issue12_example_is_masked_on_the_wire(
     )
     receiver = GrpcReceiver()
     with receiver:
-        handle = aibos_otel.setup(
-            service_name="issue12",
-            environment="staging",
-            endpoint=receiver.endpoint,
-            protocol="grpc",
-            console=False,
-            file_backup=False,
-            spool=False,
-            level="info",
-        )
+        handle = setup_to(receiver, "issue12")
         monkeypatch.setattr(logging.getLogger(), "handlers", [handle.handler])
         log = logging.getLogger("tests.issue12")
         for name, (text, _) in CASES.items():
@@ -73,16 +63,7 @@ def test_a_megabyte_line_of_distinct_secrets_arrives_masked(monkeypatch: pytest.
     assert len(line) > 1_000_000
     receiver = GrpcReceiver()
     with receiver:
-        handle = aibos_otel.setup(
-            service_name="issue12-long",
-            environment="staging",
-            endpoint=receiver.endpoint,
-            protocol="grpc",
-            console=False,
-            file_backup=False,
-            spool=False,
-            level="info",
-        )
+        handle = setup_to(receiver, "issue12-long")
         monkeypatch.setattr(logging.getLogger(), "handlers", [handle.handler])
         logging.getLogger("tests.issue12.long").info(line)
         assert handle.force_flush(30_000)

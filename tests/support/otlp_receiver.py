@@ -279,3 +279,20 @@ class HttpReceiver:
 
 def records_with(store: Store, key: str) -> Iterator[Record]:
     return (r for r in store.snapshot() if key in r.attributes)
+
+
+def setup_to(receiver: GrpcReceiver, service_name: str = "checkout", **settings: Any) -> Any:
+    """``aibos_otel.setup()`` exporting over gRPC to ``receiver`` only: no console, file backup
+    or spool, level info, unless ``settings`` say otherwise (returns the Handle)."""
+    import aibos_otel
+
+    chosen: dict[str, Any] = {
+        "environment": "staging",
+        "protocol": "grpc",
+        "console": False,
+        "file_backup": False,
+        "spool": False,
+        "level": "info",
+        **settings,
+    }
+    return aibos_otel.setup(service_name=service_name, endpoint=receiver.endpoint, **chosen)
