@@ -7,6 +7,7 @@ masked (``[REDACTED:redaction-error]``) and is counted, so a bug can only over-r
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import hashlib
 import hmac
@@ -51,6 +52,10 @@ _MAX_JSON = LONG_TEXT
 _PAIR_SECRET = re.compile(r":([A-Za-z0-9/+=_\-]{16,256})(?![A-Za-z0-9/+=_\-])")
 _KEY_RULE_PRIORITY = 5  # a value detector that matches the same span names it more precisely
 _BUDGET_PRIORITY = 1000  # the masked rest of a long text keeps its name when a finding overlaps it
+# The deadline that every value redacted in one record shares (start_shared_budget).
+_SHARED_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "aibos_redaction_deadline", default=None
+)
 
 
 class _FromEnv:
@@ -242,6 +247,8 @@ class Redactor:
         if type(text) is not str:
             return self.redact(text).text
         try:
+            if _past_shared_deadline():
+                return BUDGET_MARKER
             if len(text) > LONG_TEXT:
                 return self._redact_long(text).text
             candidates = self.scanner.candidates(text)
@@ -257,6 +264,8 @@ class Redactor:
         if not isinstance(text, str):
             return RedactionResult(ERROR_MARKER, Counter({ERROR_ID: 1}), failures=1)
         try:
+            if _past_shared_deadline():
+                return RedactionResult(BUDGET_MARKER, Counter({BUDGET_ID: 1}), cut=0)
             if len(text) > LONG_TEXT:
                 return self._redact_long(text)
             if candidates is None:
@@ -280,7 +289,7 @@ class Redactor:
     def _redact_long(self, text: str) -> RedactionResult:
         """A text longer than ``LONG_TEXT``: slice by slice, its rest masked when the time
         budget runs out (longtext.py). May raise."""
-        found = bounded(text, self._slice_findings, self.time_budget)
+        found = bounded(text, self._slice_findings, _within_shared(self.time_budget))
         findings = found.found
         if found.cut is not None:
             findings.append(Finding(found.cut, len(text), self._budget_detector))
@@ -405,6 +414,19 @@ class Redactor:
         """True when ``key`` is on the key allowlist."""
         return bool(self._allow_keys) and self._allow_keys.allows(key)
 
+    def start_shared_budget(self) -> contextvars.Token[float | None] | None:
+        """From now until :meth:`end_shared_budget`, every value redacted in this context (a
+        record's body and attributes) shares one time budget; past it, values are masked as
+        ``[REDACTED:redaction-budget]``. Nested calls keep the outer budget."""
+        if self.time_budget is None or _SHARED_DEADLINE.get() is not None:
+            return None
+        return _SHARED_DEADLINE.set(time.perf_counter() + self.time_budget)
+
+    def end_shared_budget(self, token: contextvars.Token[float | None] | None) -> None:
+        """End the budget :meth:`start_shared_budget` started (``None``: it started none)."""
+        if token is not None:
+            _SHARED_DEADLINE.reset(token)
+
     def redact_attributes(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
         """Return a redacted copy of a mapping: key rules, nested values, lists, JSON strings."""
         counts: Counter[str] = Counter()
@@ -467,8 +489,9 @@ class Redactor:
             counts[ERROR_ID] += 1
             return ERROR_MARKER
         if isinstance(value, (Mapping, list, tuple)):
-            if deadline is None and self.time_budget is not None:
-                deadline = time.perf_counter() + self.time_budget
+            if deadline is None:
+                budget = _within_shared(self.time_budget)
+                deadline = None if budget is None else time.perf_counter() + budget
             return self._redact_container(value, counts, depth, candidates, deadline)
         if isinstance(value, int) and abs(value) < 10**11:
             return value  # too short to be a card, account or national number
@@ -526,6 +549,20 @@ class Redactor:
 
 DROP = _DROP
 """Returned by :meth:`Redactor.redact_value` when the attribute must be removed."""
+
+
+def _past_shared_deadline() -> bool:
+    deadline = _SHARED_DEADLINE.get()
+    return deadline is not None and time.perf_counter() > deadline
+
+
+def _within_shared(budget: float | None) -> float | None:
+    """``budget`` seconds, or fewer when the shared deadline comes first."""
+    deadline = _SHARED_DEADLINE.get()
+    if deadline is None:
+        return budget
+    left = max(0.0, deadline - time.perf_counter())
+    return left if budget is None else min(budget, left)
 
 
 def _safe_custom(detectors: Sequence[Detector]) -> list[Detector]:

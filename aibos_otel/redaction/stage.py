@@ -203,6 +203,14 @@ class RecordRedaction:
         """Redact every value; ``candidates`` from the joined first pass (a superset for each
         string value) saves a first pass per value."""
         redactor = self.redactor
+        budget = redactor.start_shared_budget()  # the body and every attribute share one
+        try:
+            self._redact_values(record, candidates)
+        finally:
+            redactor.end_shared_budget(budget)
+
+    def _redact_values(self, record: LogRecord, candidates: list[int] | None) -> None:
+        redactor = self.redactor
         names = self._names
         counts: Counter[str] = Counter()
         body = record.body

@@ -98,6 +98,13 @@ class SpanRedaction:
 
     # -- the full walk --------------------------------------------------------------------------
     def _redacted(self, span: ReadableSpan) -> ReadableSpan:
+        budget = self._redactor.start_shared_budget()  # every text of the span shares one
+        try:
+            return self._redacted_within(span)
+        finally:
+            self._redactor.end_shared_budget(budget)
+
+    def _redacted_within(self, span: ReadableSpan) -> ReadableSpan:
         counts: Counter[str] = Counter()
         name = self._text(span.name, counts)
         attributes = self._attributes(span.attributes, counts)

@@ -244,7 +244,7 @@ def test_a_long_body_past_its_time_budget_is_masked_and_counted(
     metrics: tuple[MeterProvider, InMemoryMetricReader],
 ) -> None:
     provider, reader = metrics
-    # Budget 0: the first slice runs, then the rest of the body is masked as one region.
+    # Budget 0: the record's time is up before its first value; everything left is masked.
     stage = build_record_stage(redactor=Redactor(time_budget=0.0), meter_provider=provider)
     body = " ".join(f"user{index}@example.com" for index in range(20_000))
     record = make_record(body, {"short": f"note {GH}"})
@@ -253,8 +253,23 @@ def test_a_long_body_past_its_time_budget_is_masked_and_counted(
     assert record.body.endswith("[REDACTED:redaction-budget]")
     assert "@example.com" not in record.body
     attributes = dict(record.attributes or {})
-    assert attributes["short"] == "note [REDACTED:github-token]"  # short values are not cut
-    assert attributes["aibos.redaction.count.redaction-budget"] == 1
-    points = _points(reader, "aibos.redaction.redactions")
-    assert points["redaction-budget"] == 1
-    assert points["email"] > 100
+    assert GH not in attributes["short"]
+    assert attributes["aibos.redaction.count.redaction-budget"] == 2
+    assert _points(reader, "aibos.redaction.redactions")["redaction-budget"] == 2
+
+
+def test_a_record_shares_one_budget_across_its_values() -> None:
+    """Past the record's budget every value left is masked, long or short, body or attribute."""
+    stage = build_record_stage(redactor=Redactor(time_budget=0.0))
+    record = make_record(f"note {GH}", {"a": "bob@example.com", "b": f"x {GH}", "n": 7})
+    stage(record)
+    attributes = dict(record.attributes or {})
+    assert record.body == "[REDACTED:redaction-budget]"
+    assert attributes["a"] == attributes["b"] == "[REDACTED:redaction-budget]"
+    assert attributes["n"] == 7
+    assert attributes["aibos.redaction.count.redaction-budget"] == 3
+    unbounded = build_record_stage(redactor=Redactor(time_budget=None))
+    record = make_record(f"note {GH}", {"a": "bob@example.com"})
+    unbounded(record)
+    assert record.body == "note [REDACTED:github-token]"
+    assert dict(record.attributes or {})["a"] == "[REDACTED:email]"
