@@ -27,7 +27,7 @@ from aibos_otel.redaction.catalogue import all_detectors, detectors_for, key_rul
 from aibos_otel.redaction.detector import DEFAULT_PROFILES, PROFILES, Detector, KeyRule
 from aibos_otel.redaction.keyvalue import KeyValueFinder, key_keywords, trigger_expression
 from aibos_otel.redaction.longtext import BUDGET_ID, DEFAULT_BUDGET_S, LONG_TEXT, Span, bounded
-from aibos_otel.redaction.scanner import Finding, Scanner
+from aibos_otel.redaction.scanner import Scanner
 from aibos_otel.redaction.validators import digits_of, random_looking
 from aibos_otel.redaction.views import needs_views, views
 
@@ -292,35 +292,34 @@ class Redactor:
         found = bounded(text, self._slice_findings, _within_shared(self.time_budget))
         findings = found.found
         if found.cut is not None:
-            findings.append(Finding(found.cut, len(text), self._budget_detector))
+            findings.append((found.cut, len(text), self._budget_detector))
         result = self._apply(text, findings)
         result.cut = found.cut
         return result
 
-    def _slice_findings(self, text: str) -> list[Finding]:
+    def _slice_findings(self, text: str) -> list[Span]:
         candidates = self.scanner.candidates(text)
         return self._text_findings(text, candidates) if candidates else []
 
-    def _text_findings(self, text: str, candidates: list[int]) -> list[Finding]:
+    def _text_findings(self, text: str, candidates: list[int]) -> list[Span]:
         """Every finding in ``text`` and its views, after a first pass that found ``candidates``."""
         findings = self._find(text, candidates)
         if candidates[-1] == self.scanner.trigger and needs_views(text):
             for view in views(text):
-                for finding in self._find(view.text, self.scanner.candidates(view.text)):
-                    start, end = view.span_to_raw(finding.start, finding.end)
-                    findings.append(Finding(start, end, finding.detector))
+                for start, end, detector in self._find(view.text, self.scanner.candidates(view.text)):
+                    raw_start, raw_end = view.span_to_raw(start, end)
+                    findings.append((raw_start, raw_end, detector))
         return findings
 
-    def _find(self, text: str, candidates: list[int]) -> list[Finding]:
+    def _find(self, text: str, candidates: list[int]) -> list[Span]:
         """Value-detector findings, key-layer findings and credential pairs in ``text``."""
         if not candidates:
             return []
-        findings = self.scanner.find(text, candidates=candidates)
+        findings = self.scanner.find_spans(text, candidates=candidates)
         if candidates[-1] == self.scanner.trigger:
             rule_detectors = self._rule_detectors
             findings.extend(
-                Finding(start, end, rule_detectors[rule.id])
-                for start, end, rule in self._keys.find_spans(text)
+                [(start, end, rule_detectors[rule.id]) for start, end, rule in self._keys.find_spans(text)]
             )
         if findings:
             findings.extend(_pair_secrets(text, findings))
@@ -591,15 +590,15 @@ def _safe_custom(detectors: Sequence[Detector]) -> list[Detector]:
     return out
 
 
-def _pair_secrets(text: str, findings: list[Finding]) -> list[Finding]:
+def _pair_secrets(text: str, findings: Sequence[Span]) -> list[Span]:
     """A random-looking secret written right after a found key id and a colon: the second half
     of a credential pair (``AKIA...:<secret access key>``)."""
-    out: list[Finding] = []
-    for finding in findings:
-        if finding.end < len(text) and text[finding.end] == ":" and finding.detector.category == "secrets":
-            match = _PAIR_SECRET.match(text, finding.end)
+    out: list[Span] = []
+    for _, end, detector in findings:
+        if end < len(text) and text[end] == ":" and detector.category == "secrets":
+            match = _PAIR_SECRET.match(text, end)
             if match and random_looking(match.group(1)):
-                out.append(Finding(match.start(1), match.end(1), finding.detector))
+                out.append((match.start(1), match.end(1), detector))
     return out
 
 

@@ -266,8 +266,18 @@ class Scanner:
     def find(self, text: str, *, candidates: list[int] | None = None) -> list[Finding]:
         """Every validated finding in ``text``. Validator exceptions propagate (the caller
         fails closed)."""
+        return [
+            Finding(start, end, detector)
+            for start, end, detector in self.find_spans(text, candidates=candidates)
+        ]
+
+    def find_spans(
+        self, text: str, *, candidates: list[int] | None = None
+    ) -> list[tuple[int, int, Detector]]:
+        """:meth:`find` as plain ``(start, end, detector)`` tuples, which the engine uses: a
+        named tuple cost 0.4 us more per finding, and an e-mail-dense 1 MB line has 111 000."""
         indexes = self.candidates(text) if candidates is None else candidates
-        findings: list[Finding] = []
+        findings: list[tuple[int, int, Detector]] = []
         lowered: str | None = None
         trigger = self.trigger
         verdicts: dict[tuple[int, str], int] = {}
@@ -300,7 +310,7 @@ class Scanner:
                     end = self._validated_end(detector, text, start, end, verdicts)
                     if end < 0:
                         continue
-                findings.append(Finding(start, end, detector))
+                findings.append((start, end, detector))
         return findings
 
     @staticmethod
